@@ -1,0 +1,76 @@
+"""Where a load keeps its files inside the store folder (no Dagster here).
+
+```
+<store>/raw/                      raw zone: every delivered row + provenance, and byte copies of deliveries
+<store>/work/standard/<source>/<table>/month=<YYYYMM>.parquet   standardised tables per month
+<store>/work/linkage/             model artefacts, linkage state (registry, review), scored pairs
+<store>/work/golden/              golden record + provenance of the last run
+<store>/versions/, current, identity.duckdb, analytics.duckdb, parquet/   the published store
+```
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class WorkArea:
+    """Paths of one store folder's working files."""
+
+    store: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.store / "raw"
+
+    @property
+    def standard(self) -> Path:
+        return self.store / "work" / "standard"
+
+    @property
+    def linkage(self) -> Path:
+        return self.store / "work" / "linkage"
+
+    @property
+    def golden(self) -> Path:
+        return self.store / "work" / "golden"
+
+    @property
+    def state_db(self) -> Path:
+        """Durable linkage state (id registry, review decisions), promoted only by a publish."""
+        return self.linkage / "state.duckdb"
+
+    @property
+    def next_state_db(self) -> Path:
+        """The state a run is building; becomes `state_db` when its publish succeeds."""
+        return self.linkage / "state.next.duckdb"
+
+    def standard_file(self, source: str, table: str, month: str) -> Path:
+        return self.standard / source / table / f"month={month}.parquet"
+
+    def standard_files(self, source: str, table: str) -> list[Path]:
+        return sorted((self.standard / source / table).glob("month=*.parquet"))
+
+    def ensure(self) -> WorkArea:
+        for p in (self.raw, self.standard, self.linkage, self.golden):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write a Parquet file so that readers never see a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

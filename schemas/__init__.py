@@ -1,0 +1,1 @@
+"""teumtem schemas."""
