@@ -1,6 +1,5 @@
 """Raw zone assets: each agency's monthly delivery landed exactly as delivered."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Linkage assets: one golden record per child across the five agencies, with stable ids."""
 
-from __future__ import annotations
 
 import dagster as dg
 

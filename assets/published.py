@@ -1,6 +1,5 @@
 """The published store: identity apart from pseudonymised analytics, with lineage."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Jobs, the incoming-folder sensor and the monthly schedule."""
 
-from __future__ import annotations
 
 import json
 

@@ -81,17 +81,38 @@ PID_STATUSES = ("valid", "bad_check", "gcode", "non_thai", "invalid", "missing")
 
 # Service / event tables produced by conform (all carry source, record_key of the person, month).
 SCHOOL_ENROLMENT = (
-    "source", "record_key", "month", "school_code", "school_name", "grade",
-    "absent_days", "poor", "weight_kg", "height_cm",
+    "source",
+    "record_key",
+    "month",
+    "school_code",
+    "school_name",
+    "grade",
+    "absent_days",
+    "poor",
+    "weight_kg",
+    "height_cm",
 )
 CENTRE_ENROLMENT = (
-    "source", "record_key", "month", "centre_name", "development_result", "weight_kg", "height_cm",
+    "source",
+    "record_key",
+    "month",
+    "centre_name",
+    "development_result",
+    "weight_kg",
+    "height_cm",
 )
 VACCINATION = ("source", "record_key", "month", "event_key", "date_serv", "vaccine")
 GROWTH = ("source", "record_key", "month", "event_key", "date_serv", "weight_kg", "height_cm")
 PROTECTION_CASE = (
-    "source", "record_key", "month", "case_id", "opened_at", "case_type", "risk_colour",
-    "status", "closed_at",
+    "source",
+    "record_key",
+    "month",
+    "case_id",
+    "opened_at",
+    "case_type",
+    "risk_colour",
+    "status",
+    "closed_at",
 )
 FAMILY_PROBLEM = ("source", "family_ref", "month", "surveyed_at", "problem", "income_per_month")
 

@@ -12,7 +12,7 @@ digits) is issued to learners without a PID and is never check-digited.
     bad_check  13 digits, check digit fails (pid kept: a typo still links fuzzily)
     gcode      G-code found (gcode set, pid NA)
     invalid    anything else, including Excel floats that lost digits (pid NA)
-    missing    blank
+    missing    blank, or a placeholder typed for "none" (``-``, ``ไม่มี``, ``ไม่ระบุ``, ``N/A``)
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from schemas.columns import PID_STATUSES
 
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
 _WEIGHTS = np.arange(13, 1, -1, dtype=np.int64)  # 13, 12, ..., 2 for digits 0..11
@@ -32,8 +35,10 @@ _FLOAT = re.compile(r"([0-9]{12,13})\.0*")
 _SEP = r"[\s\-.]*"
 _GCODE = re.compile(rf"G{_SEP}((?:[0-9]{_SEP}){{11}}[0-9])(?!{_SEP}[0-9])")
 _DIGIT_RUN = re.compile(rf"[0-9](?:{_SEP}[0-9])*")
-_BLANK = re.compile(r"[\s\u200b-\u200d\ufeff'\"`]*")
+# Blank, or a placeholder typed instead of leaving the cell empty ("none", "not given", "-").
+_BLANK = re.compile(r"[\s\u200b-\u200d\ufeff'\"`\-]*|ไม่มี|ไม่ระบุ|N/?A|NULL|NONE")
 
+_KINDS = ("missing", "pid", "pid0", "gcode", "invalid")
 _CATEGORIES = {
     "0": "no_registration_status",
     "1": "thai_born_registered",
@@ -45,6 +50,26 @@ _CATEGORIES = {
     "7": "non_thai_child_born_in_thailand",
     "8": "naturalised",
 }
+
+
+def _digit_matrix(values: pd.Series, width: int) -> np.ndarray:
+    """Strings of exactly ``width`` ASCII digits as an (n, width) int64 matrix.
+
+    Reads the Arrow data buffer directly (no per-value Python work): with fixed-width ASCII
+    values it is just the digits back to back.
+    """
+    if len(values) == 0:
+        return np.zeros((0, width), dtype=np.int64)
+    arrow = pa.array(values.array, type=pa.large_string())
+    offsets = np.frombuffer(arrow.buffers()[1], dtype=np.int64)
+    start, end = offsets[arrow.offset], offsets[arrow.offset + len(arrow)]
+    data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)[start:end]
+    return data.reshape(-1, width).astype(np.int64) - 48
+
+
+def _check_of(digits: np.ndarray) -> np.ndarray:
+    """Check digit (int) of each row of an (n, >=12) digit matrix."""
+    return (11 - (digits[:, :12] @ _WEIGHTS) % 11) % 10
 
 
 def pid_check_digit(first12: pd.Series) -> pd.Series:
@@ -60,13 +85,11 @@ def pid_check_digit(first12: pd.Series) -> pd.Series:
     """
     text = first12.astype("str")
     ok = text.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
-    out = np.full(len(text), np.nan, dtype=object)
+    codes = np.full(len(text), -1, dtype=np.int64)
     if ok.any():
-        joined = "".join(text.to_numpy()[ok]).encode("ascii")
-        digits = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 12).astype(np.int64) - 48
-        check = (11 - (digits @ _WEIGHTS) % 11) % 10
-        out[ok] = np.char.mod("%d", check)
-    return pd.Series(out, index=first12.index, dtype="str")
+        codes[ok] = _check_of(_digit_matrix(text[ok], 12))
+    digits = pd.Categorical.from_codes(codes, categories=list("0123456789"))
+    return pd.Series(digits, index=first12.index).astype("str")
 
 
 def _from_number(value: object) -> tuple[str, str | None]:
@@ -86,7 +109,7 @@ def _parse_one(value: object) -> tuple[str, str | None]:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         return _from_number(float(value) if isinstance(value, np.floating) else value)
     text = str(value).translate(_THAI_DIGITS).upper()
-    if _BLANK.fullmatch(text):
+    if _BLANK.fullmatch(text.strip()):
         return "missing", None
     text = text.strip().strip("'\"`")
     if m := _SCI.fullmatch(text):
@@ -123,45 +146,47 @@ def normalise_pid(raw: pd.Series) -> pd.DataFrame:
         (``G`` + 12 digits or NA) and ``pid_status``.
     """
     n = len(raw)
-    kind = np.full(n, "missing", dtype=object)
-    value = np.full(n, None, dtype=object)
-    text = raw.astype("str")
-    fast = text.str.fullmatch(_FAST).fillna(False).to_numpy(dtype=bool)
-    if fast.any():
-        kind[fast] = "pid"
-        value[fast] = text[fast].str.replace(r"[^0-9]", "", regex=True).to_numpy(dtype=object)
-    slow = ~fast & raw.notna().to_numpy(dtype=bool)
+    kind = np.zeros(n, dtype=np.int8)  # index into _KINDS
+    text = raw.astype("str").str.strip().reset_index(drop=True)
+    fast_pid = text.str.fullmatch(_FAST).fillna(False).to_numpy(dtype=bool)
+    fast_g = text.str.fullmatch(r"[Gg][0-9]{12}").fillna(False).to_numpy(dtype=bool)
+    kind[fast_pid], kind[fast_g] = _KINDS.index("pid"), _KINDS.index("gcode")
+    value = text.copy()  # stays an Arrow-backed str Series: no per-value Python objects
+    separated = fast_pid & (text.str.len() != 13).to_numpy(dtype=bool)
+    value[separated] = text[separated].str.replace(r"[ -]", "", regex=True)
+    value[fast_g] = text[fast_g].str.upper()
+    slow = ~fast_pid & ~fast_g & raw.notna().to_numpy(dtype=bool)
     if slow.any():
         # Everything else is parsed once per distinct raw value (numbers keep their type).
-        codes, uniques = pd.factorize(raw.to_numpy(dtype=object)[slow])
+        codes, uniques = pd.factorize(raw[slow].to_numpy(dtype=object))
         parsed = [_parse_one(u) for u in uniques]
-        kind[slow] = np.array([p[0] for p in parsed], dtype=object)[codes]
-        value[slow] = np.array([p[1] for p in parsed], dtype=object)[codes]
-    candidate = pd.Series(np.where(np.isin(kind, ["pid", "pid0"]), value, None), dtype="str")
-    check = pid_check_digit(candidate.str[:12])
-    check_ok = (check == candidate.str[12]).fillna(False).to_numpy(dtype=bool)
+        kind[slow] = np.array([_KINDS.index(p[0]) for p in parsed], dtype=np.int8)[codes]
+        value[slow] = pd.array([p[1] for p in parsed], dtype="str").take(codes)
+    candidate = np.isin(kind, [_KINDS.index("pid"), _KINDS.index("pid0")])
+    check_ok = np.zeros(n, dtype=bool)
+    non_thai = np.zeros(n, dtype=bool)
+    if candidate.any():
+        digits = _digit_matrix(value[candidate], 13)
+        check_ok[candidate] = _check_of(digits) == digits[:, 12]
+        non_thai[candidate] = np.isin(digits[:, 0], [6, 7])
     # A zero-padded number is only trusted when the check digit confirms it.
-    is_pid = (kind == "pid") | ((kind == "pid0") & check_ok)
-    non_thai = np.isin(candidate.str[0].to_numpy(dtype=object), ["6", "7"])
+    is_pid = (kind == _KINDS.index("pid")) | ((kind == _KINDS.index("pid0")) & check_ok)
+    is_gcode = kind == _KINDS.index("gcode")
+    code = PID_STATUSES.index
     status = np.select(
-        [
-            is_pid & check_ok & non_thai,
-            is_pid & check_ok,
-            is_pid,
-            kind == "gcode",
-            kind == "missing",
-        ],
-        ["non_thai", "valid", "bad_check", "gcode", "missing"],
-        default="invalid",
+        [is_pid & check_ok & non_thai, is_pid & check_ok, is_pid, is_gcode, kind == 0],
+        [code("non_thai"), code("valid"), code("bad_check"), code("gcode"), code("missing")],
+        default=code("invalid"),
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "pid": pd.array(np.where(is_pid, value, None), dtype="str"),
-            "gcode": pd.array(np.where(kind == "gcode", value, None), dtype="str"),
-            "pid_status": pd.array(status, dtype="str"),
-        },
-        index=raw.index,
-    )
+            "pid": value.where(is_pid),
+            "gcode": value.where(is_gcode),
+            "pid_status": pd.Categorical.from_codes(status, categories=PID_STATUSES),
+        }
+    ).astype({"pid_status": "str"})
+    out.index = raw.index
+    return out
 
 
 def pid_category(pid: pd.Series) -> pd.Series:
