@@ -1,10 +1,11 @@
 """Thai text normalisation shared by every source: one canonical spelling of what was typed.
 
 Agencies type the same name with invisible differences: the vowel ``ำ`` entered as nikhahit + sara
-aa (``ํ`` + ``า``), zero-width spaces pasted from web forms, Thai digits ``๐–๙``, non-breaking or
-doubled spaces, a tone mark typed before the upper vowel, ``เ`` + ``เ`` for ``แ``. ``normalise_thai``
-removes all of these and nothing else: it never changes a letter that is pronounced, so the output
-is still the name as written (phonetic merging lives in ``schemas.names.phonetic_key``).
+aa (``ํ`` + ``า``), zero-width spaces pasted from web forms, Thai digits ``๐–๙``, non-breaking
+or doubled spaces, a tone mark typed before the upper vowel, ``เ`` + ``เ`` for ``แ``.
+``normalise_thai`` removes all of these and nothing else: it never changes a letter that is
+pronounced, so the output is still the name as written (phonetic merging lives in
+``schemas.names.phonetic_key``).
 
 All functions take and return pandas Series aligned on the input index; missing stays missing. The
 string work runs once per distinct value (``map_distinct`` / ``factorize``) with pyarrow-backed
@@ -15,20 +16,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 THAI_DIGITS = "๐๑๒๓๔๕๖๗๘๙"
 _THAI_DIGIT_TABLE = str.maketrans(THAI_DIGITS, "0123456789")
 
 # Characters with no glyph: zero-width space / non-joiner / joiner, word joiner, BOM, soft hyphen.
 _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+# Whitespace classes spelled out: pandas runs a pattern with ``\\s`` in Python's ``re``, row by row.
+_CONTROL_SPACE = "[\\t\\n\\v\\f\\r]"
+_ASCII_SPACE = "[ \\t\\n\\v\\f\\r]+"
+_ANY_SPACE = "[ \\t\\n\\v\\f\\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
 _TONES = "\u0e48-\u0e4b"  # ่ ้ ๊ ๋
 _UPPER_VOWELS = "\u0e31\u0e34-\u0e37\u0e47"  # ั ิ ี ึ ื ็
 
 # Patterns are RE2-compatible (no look-arounds or back-references) so pandas hands them to
-# pyarrow instead of falling back to Python's ``re`` row by row. Each group of fixes runs only on the
-# rows its guard pattern flags: most names need none, and a guard is one cheap scan.
-_NOT_PLAIN = "[^\x00-\x7f\u0e00-\u0e7f]"  # anything outside ASCII and the Thai block
+# pyarrow instead of falling back to Python's ``re`` row by row. Each group of fixes runs only on
+# the rows its guard pattern flags: most names need none, and a guard is one cheap scan.
+_NOT_PLAIN = "[^\\x00-\\x7f\u0e00-\u0e7f]"  # anything outside ASCII and the Thai block
 _THAI_FIXES: tuple[tuple[str, str], ...] = (
     # ํ + [tone] + า  ->  [tone] + ำ   (decomposed sara am, with or without a tone between)
     (f"\u0e4d([{_TONES}]?)\u0e32", "\\1\u0e33"),
@@ -52,6 +60,7 @@ _THAI_GUARD = "|".join(
         *(pat.replace("{2,}", "") * 2 for pat, _ in _DOUBLED),
     ]
 )
+_ANY_DIRT = "|".join([_NOT_PLAIN, _THAI_GUARD, "  ", _CONTROL_SPACE, f"[{THAI_DIGITS}]"])
 
 
 def _fix_where(u: pd.Series, guard: str, fix: Callable[[pd.Series], pd.Series]) -> pd.Series:
@@ -59,14 +68,16 @@ def _fix_where(u: pd.Series, guard: str, fix: Callable[[pd.Series], pd.Series]) 
     flagged = u.str.contains(guard, regex=True, na=False)
     if not flagged.any():
         return u
-    u = u.copy()
-    u[flagged] = fix(u[flagged])
-    return u
+    return u.mask(flagged, fix(u[flagged]))
 
 
 def _fix_unicode(u: pd.Series) -> pd.Series:
     u = u.str.normalize("NFC").str.replace(_INVISIBLE, "", regex=True)
-    return u.str.replace("\\s+", " ", regex=True)
+    return u.str.replace(_ANY_SPACE, " ", regex=True)
+
+
+def _fix_ascii_space(u: pd.Series) -> pd.Series:
+    return u.str.replace(_ASCII_SPACE, " ", regex=True)
 
 
 def _fix_thai(u: pd.Series) -> pd.Series:
@@ -90,25 +101,53 @@ def as_text(s: pd.Series) -> pd.Series:
     return s.astype("str")
 
 
-def map_distinct(s: pd.Series, func: Callable[[pd.Series], pd.Series]) -> pd.Series:
+def map_distinct(
+    s: pd.Series, func: Callable[[pd.Series], pd.Series | pd.DataFrame]
+) -> pd.Series | pd.DataFrame:
     """Apply a vectorised function to the distinct non-missing values of ``s`` only.
 
     Args:
         s: Input Series.
-        func: Takes a Series of distinct values (default RangeIndex), returns a Series of the same
-            length and order.
+        func: Takes a ``str`` Series of distinct values (RangeIndex) and returns a Series or
+            DataFrame with one row per value, in the same order.
 
     Returns:
-        ``func``'s results broadcast back to every row of ``s``; missing rows stay missing.
+        ``func``'s rows broadcast back to every row of ``s`` (same index); rows where ``s`` is
+        missing are missing.
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    if len(uniques) == 0:
-        return pd.Series(pd.NA, index=s.index, dtype=object).astype("str")
-    done = func(pd.Series(uniques))
+    missing = codes < 0
+    if len(uniques) == 0:  # nothing to compute; run func on a stand-in to get the output shape
+        uniques, codes = [""], np.zeros(len(s), dtype=np.intp)
+    done = func(as_text(pd.Series(uniques)))
     out = done.take(codes.clip(min=0)).set_axis(s.index)
-    if (codes < 0).any():
-        out = out.mask(codes < 0)
+    if missing.any():
+        cond = missing if out.ndim == 1 else np.broadcast_to(missing[:, None], out.shape)
+        out = out.mask(cond)
     return out
+
+
+def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
+    """Regex extract run by pyarrow (pandas' ``str.extract`` runs Python's ``re`` row by row).
+
+    Args:
+        s: Text Series.
+        pattern: RE2 pattern whose groups are all named (``(?P<name>...)``).
+
+    Returns:
+        One ``str`` column per named group, indexed like ``s``; NA where the pattern does not
+        match and where a group is empty (RE2 reports a group that took no part as ``""``).
+    """
+    arr = pa.array(as_text(s).array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    found = pc.extract_regex(arr, pattern=pattern)
+    names = [found.type.field(i).name for i in range(found.type.num_fields)]
+    columns = {}
+    for name, col in zip(names, found.flatten(), strict=True):
+        values = pd.Series(col, dtype="str", index=s.index)
+        columns[name] = values.mask(values == "")
+    return pd.DataFrame(columns, index=s.index)
 
 
 def map_distinct_values(s: pd.Series, func: Callable[[str], object]) -> pd.Series:
@@ -137,17 +176,20 @@ def thai_digits_to_ascii(s: pd.Series) -> pd.Series:
     has = s.str.contains(f"[{THAI_DIGITS}]", regex=True, na=False)
     if not has.any():
         return s
-    out = s.copy()
-    out[has] = s[has].str.translate(_THAI_DIGIT_TABLE)
-    return out
+    return s.mask(has, s[has].str.translate(_THAI_DIGIT_TABLE))
 
 
-def _normalise_distinct(u: pd.Series) -> pd.Series:
-    u = as_text(u)
+def _clean_dirty(u: pd.Series) -> pd.Series:
     u = _fix_where(u, _NOT_PLAIN, _fix_unicode)
     u = _fix_where(u, _THAI_GUARD, _fix_thai)
-    u = _fix_where(u, "  |[\\t\\n\\r\\f\\v]", lambda x: x.str.replace("\\s+", " ", regex=True))
-    u = thai_digits_to_ascii(u).str.strip()
+    u = _fix_where(u, f"  |{_CONTROL_SPACE}", _fix_ascii_space)
+    return thai_digits_to_ascii(u)
+
+
+def normalise_values(u: pd.Series) -> pd.Series:
+    """``normalise_thai`` without the distinct-value step, for callers on distinct values."""
+    # One scan finds the rows that need any fix; clean values (most names) skip the rest.
+    u = _fix_where(as_text(u), _ANY_DIRT, _clean_dirty).str.strip()
     return u.mask(u == "")
 
 
@@ -165,9 +207,4 @@ def normalise_thai(s: pd.Series) -> pd.Series:
     Returns:
         ``str`` Series aligned on ``s.index``.
     """
-    return map_distinct(as_text(s), _normalise_distinct)
-
-
-def strip_spaces(s: pd.Series) -> pd.Series:
-    """Remove every space (for matching names where spacing is meaningless, e.g. place names)."""
-    return as_text(s).str.replace(" ", "", regex=False)
+    return map_distinct(as_text(s), normalise_values)
