@@ -15,7 +15,7 @@ import pandas as pd
 from pipelines.workarea import WorkArea, write_parquet_atomic
 from schemas.columns import EVENT_TABLES, PERSON, QUARANTINE
 from sources.base import ExtractError
-from sources.landing import RawZone, discover, sha256_file
+from sources.landing import RawZone, discover, land_incoming, sha256_file
 from sources.registry import SOURCES as SOURCE_MODULES
 from sources.standardise import standardise as standardise_batch
 
@@ -49,38 +49,40 @@ def _timed(fn):
 
 # --------------------------------------------------------------------------------------- ingest
 def pending_deliveries(incoming: Path, work: WorkArea) -> pd.DataFrame:
-    """Recognised files in the incoming folder whose checksum has not been landed yet."""
+    """Recognised files in the incoming folder whose bytes have not been landed under that name."""
     found = discover(incoming)
-    found = found[found["source"].notna()] if "source" in found else found
-    if found.empty:
-        return found.assign(sha256=pd.Series(dtype=str))
+    found = found[found["status"] == "ok"]
     zone = RawZone(work.raw)
-    found = found.assign(sha256=[sha256_file(Path(p)) for p in found["path"]])
-    return found[~found["sha256"].map(zone.is_landed)]
+    sha = [sha256_file(Path(p)) for p in found["path"]]
+    found = found.assign(sha256=pd.Series(sha, index=found.index, dtype="str"))
+    fresh = [zone.prior(s, f)[0] in ("new", "restored") for s, f in zip(sha, found["file"], strict=True)]
+    return found[pd.Series(fresh, index=found.index, dtype=bool)]
 
 
 @_timed
 def ingest(source: str, month: str, incoming: Path, work: WorkArea, run_id: str) -> Report:
-    """Land every file of one source and month in the raw zone; duplicates by checksum are skipped."""
-    found = discover(incoming)
-    mine = found[(found["source"] == source) & (found["month"] == month)]
-    zone = RawZone(work.raw)
-    rows = landed = duplicates = 0
-    module = SOURCE_MODULES[source]
-    for path in mine["path"]:
-        path = Path(path)
-        digest = sha256_file(path)
-        if zone.is_landed(digest):
-            duplicates += 1
-            continue
-        batch = module.read(path, incoming, run_id, month)
-        for table, frame in batch.tables.items():
-            zone.land(batch=frame, source=source, table=table, month=month,
-                      file=str(path.relative_to(incoming)), sha256=digest, run_id=run_id)
-            rows += len(frame)
-        landed += 1
-    return Report(figures={"files": len(mine), "files_landed": landed,
-                           "duplicate_deliveries": duplicates, "rows": rows})
+    """Land every file of one source and month in the raw zone; duplicates by checksum are skipped.
+
+    Raises:
+        ExtractError: a file could not be used (named, with the problem); the delivery is kept
+            in the raw zone's `_deliveries/` and recorded as rejected in the manifest.
+    """
+    landed = land_incoming(incoming, RawZone(work.raw), run_id, source=source, month=month)
+    rejected = landed[landed["status"] == "rejected"]
+    if len(rejected):
+        first = rejected.iloc[0]
+        more = f" (and {len(rejected) - 1} more file(s))" if len(rejected) > 1 else ""
+        raise ExtractError(str(first["file"]), str(first["reason"]) + more,
+                           "The delivery is kept in the raw zone; fix or re-request the file and run again.")
+    by_status = landed["status"].value_counts().to_dict()
+    return Report(figures={
+        "files": len(landed),
+        "files_landed": int(by_status.get("landed", 0)),
+        "files_unchanged": int(by_status.get("unchanged", 0)),
+        "duplicate_deliveries": int(by_status.get("duplicate", 0)),
+        "rows": int(landed["rows"].fillna(0).sum()),
+        "rows_quarantined_on_read": int(landed["quarantined"].fillna(0).sum()),
+    })
 
 
 # ---------------------------------------------------------------------------------- standardise
@@ -95,10 +97,16 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     for table, frame in result.events.items():
         write_parquet_atomic(frame, work.standard_file(source, table, month))
     write_parquet_atomic(result.quarantine, work.standard_file(source, "quarantine", month))
-    rows_in = sum(len(t) for t in raw.tables.values())
+    accounting = result.accounting.assign(source=source, month=month, run_id=run_id)
+    write_parquet_atomic(accounting, work.standard_file(source, "accounting", month))
+    rows_in = int(accounting["rows_in"].sum())
     by_rule = result.quarantine.groupby("rule").size().to_dict() if len(result.quarantine) else {}
-    figures = {"rows_in": rows_in, "rows": len(result.persons), "quarantined": len(result.quarantine)}
-    figures.update({f"quarantined/{k}": int(v) for k, v in by_rule.items()})
+    figures = {"rows_in": rows_in, "rows": len(result.persons),
+               "excluded_not_children": int(accounting["excluded"].sum()),
+               "quarantined_rows": int(accounting[["quarantined_on_read", "quarantined_on_conform",
+                                                   "quarantined_on_validate"]].sum().sum()),
+               "quarantine_entries": len(result.quarantine)}
+    figures.update({f"quarantined/{k}": int(v) for k, v in sorted(by_rule.items())})
     return Report(figures=figures)
 
 
