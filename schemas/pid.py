@@ -61,6 +61,8 @@ def _digit_matrix(values: pd.Series, width: int) -> np.ndarray:
     if len(values) == 0:
         return np.zeros((0, width), dtype=np.int64)
     arrow = pa.array(values.array, type=pa.large_string())
+    if isinstance(arrow, pa.ChunkedArray):  # a Series concatenated from several files
+        arrow = arrow.combine_chunks()
     offsets = np.frombuffer(arrow.buffers()[1], dtype=np.int64)
     start, end = offsets[arrow.offset], offsets[arrow.offset + len(arrow)]
     data = np.frombuffer(arrow.buffers()[2], dtype=np.uint8)[start:end]

@@ -1,0 +1,127 @@
+"""The restricted identity database: the linkage map and golden identifiers (data officers only).
+
+Tables: ``source_xref`` (one row per linked source record: child_id, source, record_key, the
+months the record was delivered, match information, ``run_id`` of the run that first published
+the link), ``golden_identity`` (golden identifiers, each value only if its source's agreement
+permits it here), ``golden_provenance``, ``child_registry``, ``registry_events``,
+``review_decisions``, ``review_queue``, ``quarantine``, ``load_log``, ``lineage_events``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.store.agreements import Derivation
+from pipelines.store.staging import GOLDEN_FIELDS
+
+_KEY = Derivation(
+    (("person", "record_key"),),
+    "TRANSFORMATION",
+    True,
+    "opaque child id assigned by record linkage of the agency's record",
+)
+_DERIVED = {"pid_status", "birth_date_precision"}
+SPECS: dict[str, dict[str, Derivation]] = {
+    "source_xref": {
+        "child_id": _KEY,
+        "source": Derivation(
+            (("person", "record_key"),),
+            "TRANSFORMATION",
+            False,
+            "the agency that delivered the record",
+        ),
+        "record_key": Derivation(
+            (("person", "record_key"),),
+            "IDENTITY",
+            False,
+            "the agency's own record key (extracts.md)",
+        ),
+    },
+    "golden_identity": {
+        "child_id": _KEY,
+        **{
+            c: Derivation(
+                (("person", f),),
+                "TRANSFORMATION" if c in _DERIVED else "IDENTITY",
+                c in _DERIVED,
+                "best value across the child's records",
+            )
+            for c, f in GOLDEN_FIELDS.items()
+        },
+    },
+}
+# Columns that describe a run rather than the data: left out of the content hash.
+RUN_METADATA_COLUMNS = ("run_id",)
+RUN_METADATA_TABLES = ("load_log", "lineage_events")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, rel: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {rel}").fetchall()]
+
+
+def build_identity_tables(
+    con: duckdb.DuckDBPyConnection, run_id: str, previous: Path | None
+) -> dict[str, str]:
+    """The SELECTs yielding each identity table (after :func:`~pipelines.store.staging.stage`).
+
+    ``load_log`` and ``lineage_events`` are expected as registered frames ``load_log_all`` and
+    ``lineage_all``. ``previous`` is the current version's identity.duckdb: a link already
+    published keeps the ``run_id`` of the run that first published it.
+    """
+    extra = [
+        c
+        for c in _columns(con, "in_assignments")
+        if c not in ("source", "record_key", "child_id", "run_id")
+    ]
+    has_run = "run_id" in _columns(con, "in_assignments")
+    prev_join, prev_run = "", "NULL"
+    if previous is not None and previous.exists():
+        con.execute(f"ATTACH '{previous.as_posix()}' AS prev_identity (READ_ONLY)")
+        prev_join = """LEFT JOIN prev_identity.source_xref p
+                       ON p.source = x.source AND p.record_key = x.record_key
+                      AND p.child_id = x.child_id"""
+        prev_run = "p.run_id"
+    first_run = f"coalesce({'a.run_id::VARCHAR, ' if has_run else ''}{prev_run}, '{run_id}')"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE id_source_xref AS
+        WITH months AS (
+            SELECT source::VARCHAR AS source, record_key::VARCHAR AS record_key,
+                   min(month::VARCHAR) AS first_month, max(month::VARCHAR) AS last_month,
+                   list_sort(list_distinct(list(month::VARCHAR))) AS months
+            FROM in_persons GROUP BY ALL),
+        a AS (SELECT DISTINCT ON (source::VARCHAR, record_key::VARCHAR, child_id::VARCHAR) *
+              FROM in_assignments WHERE child_id IS NOT NULL)
+        SELECT x.child_id, x.source, x.record_key, m.first_month, m.last_month, m.months,
+               {"".join(f"a.{c}, " for c in extra)}{first_run}::VARCHAR AS run_id
+        FROM xref x
+        JOIN a ON a.source::VARCHAR = x.source AND a.record_key::VARCHAR = x.record_key
+              AND a.child_id::VARCHAR = x.child_id
+        LEFT JOIN months m ON m.source = x.source AND m.record_key = x.record_key
+        {prev_join}""")
+    if prev_join:
+        con.execute("DETACH prev_identity")
+    return {
+        "source_xref": "SELECT * FROM id_source_xref",
+        "golden_identity": "SELECT * FROM golden_identity_v",
+        "golden_provenance": "SELECT * FROM in_provenance",
+        "child_registry": "SELECT * FROM in_child_registry",
+        "registry_events": "SELECT * FROM in_registry_events",
+        "review_decisions": "SELECT * FROM in_review_decisions",
+        "review_queue": "SELECT * FROM in_review_queue",
+        "quarantine": "SELECT * FROM in_quarantine",
+        "load_log": "SELECT * FROM load_log_all",
+        "lineage_events": "SELECT * FROM lineage_all",
+    }
+
+
+def names_for_scan(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Personal names in the golden record (given, family, romanised, guardian names and their
+    words): what the privacy scan looks for in analytics."""
+    rows = con.execute("""
+        SELECT DISTINCT n FROM (
+            SELECT unnest([given_name, family_name, given_name_rom, family_name_rom,
+                           guardian_name])::VARCHAR AS n FROM in_golden
+            UNION ALL SELECT unnest(string_split(guardian_name::VARCHAR, ' ')) FROM in_golden)
+        WHERE length(trim(n)) >= 2""").fetchall()
+    return {r[0] for r in rows}
