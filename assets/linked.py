@@ -17,7 +17,10 @@ from schemas.columns import SOURCES
 def linked_records(context: dg.AssetExecutionContext, store: TeumtemStore) -> dg.MaterializeResult:
     """Every child record of every agency, scored by the Splink model and clustered into children
     with stable child ids; twins are never merged and reviewer decisions always win."""
-    report = stages.link(store.work, load_id(context), max_cluster_size=store.max_cluster_size)
+    retrain = context.run.tags.get("teumtem/retrain") == "true"
+    report = stages.link(
+        store.work, load_id(context), max_cluster_size=store.max_cluster_size, retrain=retrain
+    )
     return dg.MaterializeResult(metadata=report.metadata())
 
 

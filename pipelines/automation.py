@@ -12,7 +12,6 @@ from pipelines.resources import TeumtemStore
 ingest_job = dg.define_asset_job(
     "ingest_month",
     selection=dg.AssetSelection.groups("raw", "standard"),
-    partitions_def=REPORTING_MONTH,
     description="Land and standardise one reporting month of every source that delivered.",
 )
 

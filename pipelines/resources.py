@@ -27,7 +27,7 @@ class TeumtemStore(dg.ConfigurableResource):
 
 def load_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str:
     """The id of the whole load: `teumtem run` tags every Dagster run of one load with it."""
-    return context.run.tags.get("teumtem/load_id", context.run_id)
+    return context.run.tags.get("teumtem/load_id", context.run.run_id)
 
 
 def resources_for_environment(incoming_dir: str | None = None, store_dir: str | None = None) -> dict:

@@ -53,7 +53,8 @@ SPECS: dict[str, dict[str, Derivation]] = {
     },
 }
 # Columns that describe a run rather than the data: left out of the content hash.
-RUN_METADATA_COLUMNS = ("run_id",)
+# Columns that say only which run last touched a row: a re-run changing them publishes nothing.
+RUN_METADATA_COLUMNS = ("run_id", "last_seen_run")
 RUN_METADATA_TABLES = ("load_log", "lineage_events")
 
 

@@ -1,0 +1,331 @@
+"""Golden child record: one row per ``child_id``, each field chosen from one source record.
+
+Each record first collapses to its latest month. For each field group the candidate records of a
+child are ranked by the keys below; the first record supplies every field of the group, so
+values that belong together (a name and its romanisation, a date and its precision, an address
+and its codes) never mix records.
+
+==================  =====================================  =====================================
+field(s)            candidates                             order (first key first)
+==================  =====================================  =====================================
+pid, pid_status     every record                           status (valid > non_thai > bad_check
+                                                           > gcode > invalid > missing), most
+                                                           frequent pid, trust[pid], recency
+gcode               gcode present                          most frequent, trust[pid], recency
+prefix              prefix present                         recency (age-dependent), trust[names]
+given_name (+rom)   given_name present, not placeholder    trust[names], recency, most frequent
+family_name (+rom)  family_name present, not placeholder   trust[names], recency, most frequent
+nickname            nickname present, not placeholder      most frequent, trust[names], recency
+sex                 sex present                            most frequent, trust[names], recency
+birth_date (+prec)  birth_date present                     precision (day > year > age),
+                                                           trust[birth_date], most frequent,
+                                                           recency
+guardian_name       guardian_name present                  recency, trust[contact]
+(+relation)
+guardian_phone      guardian_phone present                 recency, trust[contact]
+mother_pid          mother_pid present                     most frequent, trust[pid], recency
+address_text,       any of the three present               recency, most parts present,
+district_code,                                             trust[contact]
+subdistrict_code
+==================  =====================================  =====================================
+
+Ties after every key fall to a stable hash of ``source|record_key`` (MD5), so the result does
+not depend on row order. Placeholder names (``is_placeholder_name``) are never candidates.
+
+Default trust (first is most trusted; override any list with ``trust_order``):
+
+* pid: epassbook > health_centres > schools > cpis > child_centres
+* names: schools > health_centres > epassbook > child_centres > cpis
+* birth_date: health_centres > epassbook > schools > child_centres > cpis
+* contact: epassbook > health_centres > schools > child_centres > cpis (household survey first)
+
+``sources``, ``n_records``, ``first_month`` and ``last_month`` aggregate all of a child's rows.
+
+Provenance has one row per non-null chosen value: ``child_id, field, value_source,
+value_record_key, run_id, rule``. ``rule`` says why this value won: ``only_candidate``,
+``unanimous`` (every candidate record holds the same value), else the first order key above on
+which the chosen record beats the best record holding a different value (``pid_status``,
+``frequency``, ``trust``, ``recency``, ``precision``, ``completeness``), or ``tiebreak``.
+
+Ranking is vectorised in DuckDB (each candidate gets one packed integer sort key; hash
+aggregates pick the best record per child and value, then per child) and values are gathered
+from the winning rows with Arrow ``take``: nothing loops over children.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+TRUST_ORDER: dict[str, tuple[str, ...]] = {
+    "pid": ("epassbook", "health_centres", "schools", "cpis", "child_centres"),
+    "names": ("schools", "health_centres", "epassbook", "child_centres", "cpis"),
+    "birth_date": ("health_centres", "epassbook", "schools", "child_centres", "cpis"),
+    "contact": ("epassbook", "health_centres", "schools", "child_centres", "cpis"),
+}
+GOLDEN_COLUMNS = (
+    "child_id", "pid", "pid_status", "gcode", "prefix", "given_name", "family_name",
+    "given_name_rom", "family_name_rom", "nickname", "sex", "birth_date", "birth_date_precision",
+    "guardian_name", "guardian_relation", "guardian_phone", "mother_pid", "address_text",
+    "district_code", "subdistrict_code", "sources", "n_records", "first_month", "last_month",
+)  # fmt: skip
+PROVENANCE_COLUMNS = ("child_id", "field", "value_source", "value_record_key", "run_id", "rule")
+
+_NOT_PLACEHOLDER = "NOT is_placeholder_name"
+_STATUS = """CASE pid_status WHEN 'valid' THEN 0 WHEN 'non_thai' THEN 1 WHEN 'bad_check' THEN 2
+             WHEN 'gcode' THEN 3 WHEN 'invalid' THEN 4 WHEN 'missing' THEN 5 ELSE 6 END"""
+_PRECISION = "CASE birth_date_precision WHEN 'day' THEN 0 WHEN 'year' THEN 1 ELSE 2 END"
+_PARTS = """3 - (address_text IS NOT NULL)::INT - (district_code IS NOT NULL)::INT
+            - (subdistrict_code IS NOT NULL)::INT"""
+# (rule name, non-negative integer expression where smaller wins, bits it needs)
+_FREQ = ("frequency", "1048575 - least(freq, 1048575)", 20)
+_RECENT = ("recency", "rec", 20)
+
+
+def _trust(kind: str) -> tuple[str, str, int]:
+    return ("trust", f"least(trust_{kind}, 15)", 4)
+
+
+# group: (fields, candidate filter, value compared for frequency/unanimity, order keys)
+_GROUPS: dict[str, tuple[tuple[str, ...], str, str, list[tuple[str, str, int]]]] = {
+    "pid": (("pid", "pid_status"), "true", "pid",
+            [("pid_status", "status", 3), _FREQ, _trust("pid"), _RECENT]),
+    "gcode": (("gcode",), "gcode IS NOT NULL", "gcode", [_FREQ, _trust("pid"), _RECENT]),
+    "prefix": (("prefix",), "prefix IS NOT NULL", "prefix", [_RECENT, _trust("names")]),
+    "given_name": (("given_name", "given_name_rom"),
+                   f"given_name IS NOT NULL AND {_NOT_PLACEHOLDER}", "given_name",
+                   [_trust("names"), _RECENT, _FREQ]),
+    "family_name": (("family_name", "family_name_rom"),
+                    f"family_name IS NOT NULL AND {_NOT_PLACEHOLDER}", "family_name",
+                    [_trust("names"), _RECENT, _FREQ]),
+    "nickname": (("nickname",), f"nickname IS NOT NULL AND {_NOT_PLACEHOLDER}", "nickname",
+                 [_FREQ, _trust("names"), _RECENT]),
+    "sex": (("sex",), "sex IS NOT NULL", "sex", [_FREQ, _trust("names"), _RECENT]),
+    "birth_date": (("birth_date", "birth_date_precision"), "birth_date IS NOT NULL", "birth_date",
+                   [("precision", "precision", 2), _trust("birth_date"), _FREQ, _RECENT]),
+    "guardian": (("guardian_name", "guardian_relation"), "guardian_name IS NOT NULL",
+                 "guardian_name", [_RECENT, _trust("contact")]),
+    "guardian_phone": (("guardian_phone",), "guardian_phone IS NOT NULL", "guardian_phone",
+                       [_RECENT, _trust("contact")]),
+    "mother_pid": (("mother_pid",), "mother_pid IS NOT NULL", "mother_pid",
+                   [_FREQ, _trust("pid"), _RECENT]),
+    "address": (("address_text", "district_code", "subdistrict_code"),
+                "coalesce(address_text, district_code, subdistrict_code) IS NOT NULL",
+                "address_text, district_code, subdistrict_code",
+                [_RECENT, ("completeness", "parts", 2), _trust("contact")]),
+}  # fmt: skip
+_TEXT = ("source", "record_key", "month") + GOLDEN_COLUMNS[1:11] + GOLDEN_COLUMNS[12:20]
+_NEEDED = _TEXT + ("birth_date", "is_placeholder_name")
+_FIELDS = GOLDEN_COLUMNS[1:20]
+RULES = (
+    "only_candidate", "unanimous", "pid_status", "frequency", "trust", "recency", "precision",
+    "completeness", "tiebreak",
+)  # fmt: skip
+
+
+@dataclass
+class GoldenResult:
+    """Golden records and the field-level provenance that explains them."""
+
+    golden: pd.DataFrame
+    provenance: pd.DataFrame
+
+
+def build_golden(
+    persons: pd.DataFrame,
+    assignments: pd.DataFrame,
+    run_id: str,
+    trust_order: dict[str, tuple[str, ...]] | None = None,
+) -> GoldenResult:
+    """Build one golden record per child with field-level provenance.
+
+    Args:
+        persons: PERSON rows (all months); records not in ``assignments`` are ignored.
+        assignments: ``source, record_key, child_id``.
+        run_id: written on every provenance row.
+        trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
+            most to least trusted; kinds not given keep the default.
+
+    Returns:
+        ``golden`` (columns ``GOLDEN_COLUMNS``, one row per child, sorted by ``child_id``) and
+        ``provenance`` (columns ``PROVENANCE_COLUMNS``, grouped by field).
+    """
+    missing = [c for c in _NEEDED if c not in persons.columns]
+    if missing:
+        raise ValueError(f"persons lacks columns {missing}")
+    trust = {**TRUST_ORDER, **(trust_order or {})}
+    table = _arrow(persons)
+    con = duckdb.connect()
+    try:
+        con.register("_g_arrow", table)
+        con.register("_g_assign", assignments[["source", "record_key", "child_id"]])
+        _prepare(con, trust)
+        children = con.sql(
+            "SELECT cix, child_id, sources, n_records, first_month, last_month "
+            "FROM _g_child ORDER BY child_id"
+        ).to_arrow_table()
+        pos = np.full(int(pc.max(children["cix"]).as_py() or 0) + 1, -1, np.int64)
+        pos[children["cix"].to_numpy()] = np.arange(children.num_rows)
+        winners = {name: _winners(con, name, pos) for name in _GROUPS}
+    finally:
+        con.close()
+    return GoldenResult(
+        golden=_assemble(table, children, winners),
+        provenance=_provenance(table, children, winners, run_id),
+    )
+
+
+def _arrow(persons: pd.DataFrame) -> pa.Table:
+    """The needed PERSON columns as Arrow, text typed as strings, plus a row id."""
+    cols = {}
+    for c in _NEEDED:
+        col = pa.array(persons[c], from_pandas=True)
+        if c == "birth_date":
+            if not pa.types.is_timestamp(col.type):
+                col = pa.array(pd.to_datetime(persons[c]).astype("datetime64[ms]"))
+        elif c == "is_placeholder_name":
+            col = pc.fill_null(col.cast(pa.bool_()), False)
+        elif col.null_count == len(col):  # an all-missing column arrives as float NaN
+            col = pa.nulls(len(col), pa.string())
+        elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            col = col.cast(pa.string())
+        cols[c] = col
+    cols["rid"] = pa.array(np.arange(len(persons), dtype=np.int64))
+    return pa.table(cols)
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) -> None:
+    """Per-child aggregates and the candidate table (one row per record, latest month)."""
+    con.execute("""CREATE TEMP TABLE _g_ids AS SELECT child_id,
+                   row_number() OVER (ORDER BY child_id) AS cix
+                   FROM (SELECT DISTINCT child_id::VARCHAR AS child_id FROM _g_assign)
+                   """).fetchall()
+    con.execute("""CREATE TEMP TABLE _g_all AS SELECT p.rid, i.cix, p.source, p.record_key,
+                   p.month,
+                   (coalesce(try_cast(p.month AS INTEGER), 0)::BIGINT << 32) + p.rid AS latest
+                   FROM _g_arrow p JOIN _g_assign a USING (source, record_key)
+                   JOIN _g_ids i ON i.child_id = a.child_id::VARCHAR""").fetchall()
+    # The latest row of each record (several months of a snapshot repeat the record).
+    con.execute("""CREATE TEMP TABLE _g_rec AS SELECT cix,
+                   (max(a.latest) & 4294967295)::BIGINT AS rid
+                   FROM _g_all a GROUP BY source, record_key, cix""").fetchall()
+    con.execute("""CREATE TEMP TABLE _g_child AS SELECT a.cix, i.child_id, a.sources,
+                   r.n_records, a.first_month, a.last_month
+                   FROM (SELECT cix, min(month) AS first_month, max(month) AS last_month,
+                                array_to_string(list_sort(list_distinct(list(source))), ',')
+                                AS sources FROM _g_all GROUP BY cix) a
+                   JOIN (SELECT cix, count(*) AS n_records FROM _g_rec GROUP BY cix) r
+                   USING (cix) JOIN _g_ids i USING (cix)""").fetchall()
+    trusts = ", ".join(_trust_case(k, tuple(v)) for k, v in trust.items())
+    month = "try_cast(p.month AS INTEGER)"
+    con.execute(f"""CREATE TEMP TABLE _g_base AS SELECT r.cix, r.rid,
+                    md5_number(p.source || '|' || p.record_key) & 4294967295 AS tb,
+                    999999 - CASE WHEN {month} BETWEEN 0 AND 999999 THEN {month} ELSE 0 END
+                    AS rec, {trusts}, {_STATUS} AS status, {_PRECISION} AS precision,
+                    {_PARTS} AS parts, {", ".join(f"p.{f}" for f in _FIELDS)},
+                    p.is_placeholder_name
+                    FROM _g_rec r JOIN _g_arrow p USING (rid)""").fetchall()
+
+
+def _trust_case(kind: str, order: tuple[str, ...]) -> str:
+    whens = " ".join(f"WHEN '{s.replace(chr(39), '')}' THEN {i}" for i, s in enumerate(order))
+    return f"CASE p.source {whens} ELSE {len(order)} END AS trust_{kind}"
+
+
+def _group_sql(name: str) -> str:
+    """Winning row and deciding rule per child for one field group, in two hash aggregates.
+
+    Sort key = order keys (most significant first) << 64 | tie-break hash << 32 | row id. The
+    first aggregate takes, per (child, value), the value's count and its best record's key
+    (frequency is constant inside a value, so it is added afterwards); the second takes the two
+    smallest keys per child: the winning record and the best record holding another value. The
+    low 32 bits name the winning row. Several times faster than sorted windows on 3M rows.
+    """
+    _, where, value, keys = _GROUPS[name]
+    shifts, shift = [], 64
+    for _, _, bits in reversed(keys):
+        shifts.insert(0, shift)
+        shift += bits
+    packed = " + ".join(
+        f"(({e})::HUGEINT << {s})"
+        for (rule, e, _), s in zip(keys, shifts, strict=True)
+        if rule != "frequency"
+    )
+    freq = " ".join(
+        f"+ (({e})::HUGEINT << {s})"
+        for (rule, e, _), s in zip(keys, shifts, strict=True)
+        if rule == "frequency"
+    )
+    part = "(({k} >> {s}) & {m})"
+    decided = " ".join(
+        f"WHEN {part.format(k='k[1]', s=s, m=(1 << b) - 1)} <> "
+        f"{part.format(k='k[2]', s=s, m=(1 << b) - 1)} THEN {RULES.index(rule)}"
+        for (rule, _, b), s in zip(keys, shifts, strict=True)
+    )
+    return f"""SELECT cix, (k[1] & 4294967295)::BIGINT AS rid,
+               (CASE WHEN n = 1 THEN 0 WHEN n_values = 1 THEN 1 {decided}
+                ELSE {len(RULES) - 1} END)::TINYINT AS rule
+        FROM (SELECT cix, sum(freq) AS n, count(*) AS n_values, min(best {freq}, 2) AS k
+              FROM (SELECT cix, count(*) AS freq,
+                           min({packed} + (tb::HUGEINT << 32) + rid) AS best
+                    FROM _g_base WHERE {where} GROUP BY cix, {value})
+              GROUP BY cix)"""
+
+
+def _winners(con: duckdb.DuckDBPyConnection, name: str, pos: np.ndarray) -> tuple:
+    """Winning row id (or -1) and rule per child, aligned with the children table."""
+    got = con.sql(_group_sql(name)).to_arrow_table()
+    at = pos[got["cix"].to_numpy()]
+    rid = np.full(int((pos >= 0).sum()), -1, np.int64)
+    rid[at] = got["rid"].to_numpy()
+    rule = np.full(len(rid), -1, np.int8)
+    rule[at] = got["rule"].to_numpy()
+    return rid, rule
+
+
+def _take(column: pa.ChunkedArray, rid: np.ndarray) -> pa.Array:
+    return column.take(pa.array(rid, mask=rid < 0))
+
+
+def _assemble(table: pa.Table, children: pa.Table, winners: dict) -> pd.DataFrame:
+    cols = {"child_id": children["child_id"]}
+    for name, (fields, _, _, _) in _GROUPS.items():
+        for f in fields:
+            cols[f] = _take(table[f], winners[name][0])
+    for c in GOLDEN_COLUMNS[-4:]:
+        cols[c] = children[c]
+    return pa.table({c: cols[c] for c in GOLDEN_COLUMNS}).to_pandas()
+
+
+def _provenance(table: pa.Table, children: pa.Table, winners: dict, run_id: str) -> pd.DataFrame:
+    # Dictionary arrays throughout: few distinct values, ~20 rows per child.
+    sources = table["source"].combine_chunks().dictionary_encode()
+    fields = [f for fs, _, _, _ in _GROUPS.values() for f in fs]
+    parts = []
+    for name, (group_fields, _, _, _) in _GROUPS.items():
+        rid, rule = winners[name]
+        for f in group_fields:
+            idx = np.flatnonzero(~np.asarray(_take(table[f], rid).is_null()))
+            n = len(idx)
+            parts.append(
+                pa.table(
+                    {
+                        "child_id": children["child_id"].take(idx),
+                        "field": _dict(np.full(n, fields.index(f), np.int8), fields),
+                        "value_source": sources.take(rid[idx]),
+                        "value_record_key": table["record_key"].take(rid[idx]),
+                        "run_id": _dict(np.zeros(n, np.int8), [str(run_id)]),
+                        "rule": _dict(rule[idx], list(RULES)),
+                    }
+                )
+            )
+    return pa.concat_tables(parts).to_pandas()[list(PROVENANCE_COLUMNS)]
+
+
+def _dict(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()), pa.array(values))

@@ -1,0 +1,48 @@
+"""Score candidate record pairs with a trained model artefact (DuckDB, no retraining)."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+
+from linkage.model import ModelArtefact, linker_for
+from linkage.prepare import prepare
+
+PAIR_COLUMNS = ("unique_id_l", "unique_id_r", "match_probability", "match_weight")
+
+
+def predict(
+    persons: pd.DataFrame,
+    artefact: ModelArtefact,
+    threshold: float = 0.5,
+    db_path: str | None = None,
+) -> pd.DataFrame:
+    """Score every pair the model's blocking rules generate and keep those at/above ``threshold``.
+
+    Args:
+        persons: Standardised PERSON records (or a ``prepare``d frame).
+        artefact: The trained model.
+        threshold: Minimum ``match_probability`` kept. Pass the lower bound of the clerical
+            review band to also keep uncertain pairs.
+        db_path: Optional DuckDB database file, for inputs larger than memory; default in-memory.
+
+    Returns:
+        One row per scored pair: ``unique_id_l``, ``unique_id_r`` (``l < r``),
+        ``match_probability``, ``match_weight``, ``source_l``, ``source_r`` and one ``gamma_<c>``
+        column per comparison (the level reached; -1 = null), sorted by the two ids.
+    """
+    model = copy.deepcopy(artefact.settings)
+    # Output options, not model parameters: Splink emits gamma_* only with both flags on.
+    model.update(retain_matching_columns=True, retain_intermediate_calculation_columns=True)
+    linker = linker_for(prepare(persons), model, db_path)
+    scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    names = [c.unquote().name for c in scored.columns]
+    wanted = [*PAIR_COLUMNS, "source_l", "source_r", *(c for c in names if c.startswith("gamma_"))]
+    # Select in SQL: the scored table also carries every compared column, both sides.
+    select = ", ".join(f'"{c}"' for c in wanted)
+    pairs = linker.misc.query_sql(
+        f"SELECT {select} FROM {scored.physical_name}", output_type="pandas"
+    )
+    scored.drop_table_from_database_and_remove_from_cache()
+    return pairs.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)

@@ -1,0 +1,199 @@
+"""Golden record survivorship and provenance on tiny hand-made PERSON frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from linkage.golden import GOLDEN_COLUMNS, PROVENANCE_COLUMNS, build_golden
+from schemas.columns import PERSON
+
+VALID, BAD_CHECK = "1103701234567", "1103701234560"  # made up; the second fails the check digit
+
+
+def persons(*rows: dict) -> pd.DataFrame:
+    """PERSON frame with the standardised dtypes (missing values NA)."""
+    frame = pd.DataFrame(rows).reindex(columns=list(PERSON))
+    for col in PERSON:
+        if col == "birth_date":
+            frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ms]")
+        elif col == "birth_year":
+            frame[col] = frame[col].astype("Int64")
+        elif col == "is_placeholder_name":
+            frame[col] = frame[col].eq(True)
+        else:
+            frame[col] = frame[col].astype("str")
+    return frame
+
+
+def one_child(frame: pd.DataFrame, child_id: str = "CAAAAAAAAAAAA") -> pd.DataFrame:
+    keys = frame[["source", "record_key"]].drop_duplicates()
+    return keys.assign(child_id=child_id)
+
+
+def golden_of(frame: pd.DataFrame, **kw) -> tuple[pd.Series, pd.DataFrame]:
+    result = build_golden(frame, one_child(frame), "run-7", **kw)
+    assert len(result.golden) == 1
+    return result.golden.iloc[0], result.provenance.set_index("field")
+
+
+def test_valid_pid_beats_bad_check_from_a_more_trusted_source():
+    frame = persons(
+        # epassbook is the most trusted PID source, child_centres the least.
+        dict(source="epassbook", record_key="F1:2", month="202401", pid=BAD_CHECK,
+             pid_status="bad_check"),
+        dict(source="epassbook", record_key="F9:3", month="202401", pid=BAD_CHECK,
+             pid_status="bad_check"),
+        dict(source="child_centres", record_key="ศูนย์ก:7", month="202401", pid=VALID,
+             pid_status="valid"),
+    )  # fmt: skip
+    gold, prov = golden_of(frame)
+    assert (gold["pid"], gold["pid_status"]) == (VALID, "valid")
+    assert prov.loc["pid", ["value_source", "value_record_key", "rule"]].tolist() == [
+        "child_centres", "ศูนย์ก:7", "pid_status"]  # fmt: skip
+
+
+def test_most_frequent_valid_pid_then_trust():
+    other = "1103701234575"
+    frame = persons(
+        dict(source="epassbook", record_key="F1:2", month="202401", pid=other, pid_status="valid"),
+        dict(source="schools", record_key="S:1", month="202401", pid=VALID, pid_status="valid"),
+        dict(source="cpis", record_key="CP-1", month="202401", pid=VALID, pid_status="valid"),
+    )  # fmt: skip
+    gold, prov = golden_of(frame)
+    assert gold["pid"] == VALID  # two records against one, though epassbook is trusted more
+    assert prov.loc["pid", ["value_source", "rule"]].tolist() == ["schools", "frequency"]
+
+
+def test_placeholder_name_never_wins():
+    frame = persons(
+        dict(source="health_centres", record_key="H:1", month="202402", given_name="ทารก",
+             family_name="ใจดี", is_placeholder_name=True),
+        dict(source="cpis", record_key="CP-1", month="202401", given_name="ฟ้าใส",
+             family_name="ใจงาม"),
+    )  # fmt: skip
+    gold, prov = golden_of(frame)
+    # health_centres is trusted for names over cpis, and more recent, but holds a placeholder.
+    assert (gold["given_name"], gold["family_name"]) == ("ฟ้าใส", "ใจงาม")
+    assert prov.loc["given_name", "rule"] == "only_candidate"
+    only_placeholder = persons(frame.iloc[0].to_dict())
+    gold, _ = golden_of(only_placeholder)
+    assert pd.isna(gold["given_name"]) and pd.isna(gold["family_name"])
+
+
+def test_provenance_names_the_record_behind_every_value():
+    frame = persons(
+        dict(source="schools", record_key="10110003:001", month="202401", pid=VALID,
+             pid_status="valid", prefix="ด.ญ.", given_name="ฟ้าใส", family_name="ใจดี",
+             given_name_rom="fasai", sex="F", birth_date="2020-03-05",
+             birth_date_precision="day", district_code="1011"),
+        dict(source="health_centres", record_key="10675:99", month="202402", pid=VALID,
+             pid_status="valid", given_name="ฟ้า", family_name="ใจดี", sex="F",
+             birth_date="2020-03-06", birth_date_precision="day", guardian_phone="+66812345678",
+             mother_pid="3101234567891", subdistrict_code="101101"),
+    )  # fmt: skip
+    result = build_golden(frame, one_child(frame), "run-7")
+    prov = result.provenance.astype({"field": "str"}).sort_values("field", ignore_index=True)
+    assert prov.columns.tolist() == list(PROVENANCE_COLUMNS)
+    s, h = ("schools", "10110003:001"), ("health_centres", "10675:99")
+    expected = [
+        # field, source record, rule that put it first
+        ("birth_date", h, "trust"), ("birth_date_precision", h, "trust"),
+        ("family_name", s, "unanimous"), ("given_name", s, "trust"),
+        ("given_name_rom", s, "trust"), ("guardian_phone", h, "only_candidate"),
+        ("mother_pid", h, "only_candidate"), ("pid", h, "unanimous"),
+        ("pid_status", h, "unanimous"), ("prefix", s, "only_candidate"),
+        ("sex", s, "unanimous"), ("subdistrict_code", h, "recency"),
+    ]  # fmt: skip
+    got = [
+        (f, (src, key), rule)
+        for f, src, key, rule in prov[
+            ["field", "value_source", "value_record_key", "rule"]
+        ].itertuples(index=False)
+    ]
+    assert got == expected
+    assert set(prov["run_id"]) == {"run-7"} and set(prov["child_id"]) == {"CAAAAAAAAAAAA"}
+    gold = result.golden.iloc[0]
+    # The address group is taken whole from the most recent record: no district from schools.
+    assert gold["subdistrict_code"] == "101101" and pd.isna(gold["district_code"])
+    assert (gold["given_name"], gold["birth_date"]) == ("ฟ้าใส", pd.Timestamp("2020-03-06"))
+
+
+def test_day_precision_beats_year_and_age_from_any_source():
+    frame = persons(
+        dict(source="health_centres", record_key="H:1", month="202401", birth_date="2020-01-01",
+             birth_date_precision="year"),
+        dict(source="cpis", record_key="CP-1", month="202401", birth_date="2019-06-30",
+             birth_date_precision="age"),
+        dict(source="child_centres", record_key="K:1", month="202401", birth_date="2020-03-05",
+             birth_date_precision="day"),
+    )  # fmt: skip
+    gold, prov = golden_of(frame)
+    assert (gold["birth_date"], gold["birth_date_precision"]) == (pd.Timestamp("2020-03-05"), "day")
+    assert prov.loc["birth_date", "rule"] == "precision"
+
+
+def test_contact_fields_come_from_the_most_recent_month():
+    frame = persons(
+        dict(source="epassbook", record_key="F1:2", month="202401", guardian_phone="+66811111111",
+             address_text="1 ซ.หนึ่ง", district_code="1011"),
+        dict(source="cpis", record_key="CP-1", month="202403", guardian_phone="+66822222222",
+             address_text="2 ซ.สอง", district_code="1012"),
+    )  # fmt: skip
+    gold, prov = golden_of(frame)
+    assert gold[["guardian_phone", "address_text", "district_code"]].tolist() == [
+        "+66822222222", "2 ซ.สอง", "1012"]  # fmt: skip
+    assert prov.loc["address_text", ["value_source", "rule"]].tolist() == ["cpis", "recency"]
+
+
+def test_trust_order_can_be_overridden():
+    frame = persons(
+        dict(source="schools", record_key="S:1", month="202401", given_name="ฟ้า"),
+        dict(source="cpis", record_key="CP-1", month="202401", given_name="ฟ้าใส"),
+    )
+    default, _ = golden_of(frame)
+    custom, _ = golden_of(frame, trust_order={"names": ("cpis", "schools")})
+    assert (default["given_name"], custom["given_name"]) == ("ฟ้า", "ฟ้าใส")
+
+
+def test_monthly_rows_collapse_to_records_and_children_are_separate():
+    frame = persons(
+        dict(source="schools", record_key="S:1", month="202401", given_name="ฟ้า"),
+        dict(source="schools", record_key="S:1", month="202402", given_name="ฟ้าใส"),
+        dict(source="cpis", record_key="CP-1", month="202403", given_name="ฟ้าใส"),
+        dict(source="schools", record_key="S:2", month="202402", given_name="ดาว"),
+        dict(source="epassbook", record_key="F1:1", month="202402", given_name="สมศรี"),
+    )  # fmt: skip
+    assignments = pd.DataFrame(
+        {
+            "source": ["schools", "cpis", "schools"],
+            "record_key": ["S:1", "CP-1", "S:2"],
+            "child_id": ["CB", "CB", "CA"],
+        }
+    )  # fmt: skip  (the adult F1:1 has no child id and is ignored)
+    golden = build_golden(frame, assignments, "run-7").golden
+    assert golden.columns.tolist() == list(GOLDEN_COLUMNS)
+    assert golden["child_id"].tolist() == ["CA", "CB"]
+    cb = golden.iloc[1]
+    assert cb["given_name"] == "ฟ้าใส"  # S:1's latest month
+    assert (cb["sources"], cb["n_records"]) == ("cpis,schools", 2)
+    assert (cb["first_month"], cb["last_month"]) == ("202401", "202403")
+
+
+def test_result_does_not_depend_on_row_order():
+    frame = persons(
+        # Complete ties on every key: only the content-based tie-break decides.
+        dict(source="schools", record_key="S:1", month="202401", nickname="บีม", sex="M"),
+        dict(source="schools", record_key="S:2", month="202401", nickname="บอส", sex="M"),
+        dict(source="schools", record_key="S:3", month="202401", nickname="บุ๋ม", sex="M"),
+    )
+    first = build_golden(frame, one_child(frame), "r")
+    shuffled = frame.iloc[[2, 0, 1]].reset_index(drop=True)
+    second = build_golden(shuffled, one_child(shuffled), "r")
+    pd.testing.assert_frame_equal(first.golden, second.golden)
+    assert first.provenance.set_index("field").loc["nickname", "rule"] == "tiebreak"
+
+
+def test_missing_columns_are_refused():
+    with pytest.raises(ValueError, match="lacks columns"):
+        build_golden(pd.DataFrame({"source": ["schools"]}), pd.DataFrame(), "r")
