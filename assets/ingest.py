@@ -1,6 +1,5 @@
 """Raw zone assets: each agency's monthly delivery landed exactly as delivered."""
 
-
 import dagster as dg
 
 from assets.partitions import REPORTING_MONTH
@@ -22,7 +21,9 @@ def raw_asset(source: str) -> dg.AssetsDefinition:
         "checksum and line number.",
     )
     def _raw(context: dg.AssetExecutionContext, store: TeumtemStore) -> dg.MaterializeResult:
-        report = stages.ingest(source, context.partition_key, store.incoming, store.work, load_id(context))
+        report = stages.ingest(
+            source, context.partition_key, store.incoming, store.work, load_id(context)
+        )
         return dg.MaterializeResult(metadata=report.metadata())
 
     return _raw

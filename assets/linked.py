@@ -1,6 +1,5 @@
 """Linkage assets: one golden record per child across the five agencies, with stable ids."""
 
-
 import dagster as dg
 
 from pipelines import stages
@@ -47,4 +46,6 @@ def golden_child(context: dg.AssetExecutionContext, store: TeumtemStore) -> dg.M
 
 
 def build_defs() -> dg.Definitions:
-    return dg.Definitions(assets=[linked_records, golden_child], asset_checks=[no_oversized_clusters])
+    return dg.Definitions(
+        assets=[linked_records, golden_child], asset_checks=[no_oversized_clusters]
+    )

@@ -1,6 +1,5 @@
 """The published store: identity apart from pseudonymised analytics, with lineage."""
 
-
 import dagster as dg
 
 from pipelines import stages

@@ -1,6 +1,5 @@
 """Standardised assets: each source's month conformed to the shared child-data standard."""
 
-
 import dagster as dg
 
 from assets.partitions import REPORTING_MONTH

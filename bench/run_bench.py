@@ -81,9 +81,12 @@ def stage_seconds(result: dict) -> dict[str, float]:
 
 def write_outputs(results: list[dict], out: Path) -> None:
     (out / "bench.json").write_text(json.dumps(results, indent=2, default=str))
-    lines = ["| N | generate s | load wall s | peak RSS GiB | " + " | ".join(
-        sorted(stage_seconds(results[0]))) + " | plain Splink s | F1 | plain F1 | twins merged |",
-             "|---" * (9 + len(stage_seconds(results[0]))) + "|"]
+    lines = [
+        "| N | generate s | load wall s | peak RSS GiB | "
+        + " | ".join(sorted(stage_seconds(results[0])))
+        + " | plain Splink s | F1 | plain F1 | twins merged |",
+        "|---" * (9 + len(stage_seconds(results[0]))) + "|",
+    ]
     for r in results:
         st = stage_seconds(r)
         lines.append(
@@ -118,7 +121,9 @@ def write_outputs(results: list[dict], out: Path) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--seed", type=int, default=1)

@@ -1,6 +1,5 @@
 """Jobs, the incoming-folder sensor and the monthly schedule."""
 
-
 import json
 
 import dagster as dg
@@ -33,8 +32,12 @@ def incoming_files(context: dg.SensorEvaluationContext, store: TeumtemStore) -> 
     months = sorted(new["month"].unique())
     known = set(context.instance.get_dynamic_partitions(REPORTING_MONTH.name))
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(partition_key=m, run_key=f"ingest-{m}-{len(seen)}") for m in months],
-        dynamic_partitions_requests=[REPORTING_MONTH.build_add_request([m for m in months if m not in known])],
+        run_requests=[
+            dg.RunRequest(partition_key=m, run_key=f"ingest-{m}-{len(seen)}") for m in months
+        ],
+        dynamic_partitions_requests=[
+            REPORTING_MONTH.build_add_request([m for m in months if m not in known])
+        ],
         cursor=json.dumps(sorted(seen | set(new["sha256"]))),
     )
 

@@ -18,10 +18,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sources.generator import generate
 
     start = time.perf_counter()
-    result = generate(args.children, seed=args.seed, out_dir=args.out, months=args.months,
-                      progress=_say)
-    _say(f"generated {args.children:,} children over {args.months} month(s) in "
-         f"{time.perf_counter() - start:.1f} s")
+    result = generate(
+        args.children, seed=args.seed, out_dir=args.out, months=args.months, progress=_say
+    )
+    _say(
+        f"generated {args.children:,} children over {args.months} month(s) in "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     _say(f"  extracts: {Path(args.out) / 'incoming'}")
     _say(f"  truth:    {Path(args.out) / 'truth'}")
     for source, n in getattr(result, "counts", {}).items():
@@ -40,10 +43,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.dir)
     if not (out / "incoming").exists() or args.regenerate:
-        cmd_generate(argparse.Namespace(children=args.children, seed=args.seed, out=str(out),
-                                        months=args.months))
-    rc = cmd_run(argparse.Namespace(incoming=str(out / "incoming"), store=str(out / "store"),
-                                    retrain=False))
+        cmd_generate(
+            argparse.Namespace(
+                children=args.children, seed=args.seed, out=str(out), months=args.months
+            )
+        )
+    rc = cmd_run(
+        argparse.Namespace(incoming=str(out / "incoming"), store=str(out / "store"), retrain=False)
+    )
     if rc == 0 and (out / "truth").exists():
         cmd_evaluate(argparse.Namespace(store=str(out / "store"), truth=str(out / "truth")))
     return rc

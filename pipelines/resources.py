@@ -30,7 +30,9 @@ def load_id(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -
     return context.run.tags.get("teumtem/load_id", context.run.run_id)
 
 
-def resources_for_environment(incoming_dir: str | None = None, store_dir: str | None = None) -> dict:
+def resources_for_environment(
+    incoming_dir: str | None = None, store_dir: str | None = None
+) -> dict:
     """Resources for the current environment; paths come from the environment at run time."""
     return {
         "store": TeumtemStore(

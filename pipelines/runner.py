@@ -28,7 +28,9 @@ class LoadSummary:
     stages: dict[str, dict] = field(default_factory=dict)
 
     def text(self) -> str:
-        lines = [f"load {self.load_id} finished in {self.seconds:.1f} s (months: {', '.join(self.months) or 'none'})"]
+        lines = [
+            f"load {self.load_id} finished in {self.seconds:.1f} s (months: {', '.join(self.months) or 'none'})"
+        ]
         for name, meta in self.stages.items():
             shown = ", ".join(f"{k}={v}" for k, v in meta.items() if not k.startswith("dagster/"))
             lines.append(f"  {name:<32} {shown}")
@@ -59,8 +61,9 @@ def run_load(incoming: Path, store: Path, progress=print, retrain: bool = False)
     """Run the whole graph (ingest → standardise → link → golden → publish) on `incoming`."""
     start = time.perf_counter()
     if not incoming.is_dir():
-        raise ExtractError(str(incoming), "incoming folder does not exist",
-                           "Check the --incoming path.")
+        raise ExtractError(
+            str(incoming), "incoming folder does not exist", "Check the --incoming path."
+        )
     store.mkdir(parents=True, exist_ok=True)
     load_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     summary = LoadSummary(load_id=load_id, store=store)
@@ -77,11 +80,16 @@ def run_load(incoming: Path, store: Path, progress=print, retrain: bool = False)
     ingest_job = defs.resolve_job_def("ingest_month")
     for month in months:
         sources = sorted(found.loc[found["month"] == month, "source"].unique())
-        progress(f"[{time.perf_counter() - start:6.1f}s] month {month}: landing and standardising {', '.join(sources)}")
+        progress(
+            f"[{time.perf_counter() - start:6.1f}s] month {month}: landing and standardising {', '.join(sources)}"
+        )
         selection = [f"raw/{s}" for s in sources] + [f"standard/{s}" for s in sources]
         try:
             result = ingest_job.execute_in_process(
-                instance=instance, partition_key=month, tags=tags, run_config=quiet,
+                instance=instance,
+                partition_key=month,
+                tags=tags,
+                run_config=quiet,
                 asset_selection=[dg.AssetKey.from_user_string(s) for s in selection],
             )
         except Exception as err:  # noqa: BLE001 - re-raised as the user error it wraps
@@ -107,14 +115,16 @@ class EvaluationReport:
 
     def text(self) -> str:
         m = self.metrics
-        return "\n".join([
-            f"linkage quality against truth ({m['records']:,} records, coverage {m['coverage']:.4f}):",
-            f"  pairwise precision {m['precision']:.4f}  recall {m['recall']:.4f}  F1 {m['f1']:.4f}",
-            f"  B-cubed  precision {m['bcubed_precision']:.4f}  recall {m['bcubed_recall']:.4f}"
-            f"  F1 {m['bcubed_f1']:.4f}",
-            f"  twins merged {m['twins_merged']} of {m['twin_pairs']} twin pairs;"
-            f" largest cluster {m['cluster_size_max']}",
-        ])
+        return "\n".join(
+            [
+                f"linkage quality against truth ({m['records']:,} records, coverage {m['coverage']:.4f}):",
+                f"  pairwise precision {m['precision']:.4f}  recall {m['recall']:.4f}  F1 {m['f1']:.4f}",
+                f"  B-cubed  precision {m['bcubed_precision']:.4f}  recall {m['bcubed_recall']:.4f}"
+                f"  F1 {m['bcubed_f1']:.4f}",
+                f"  twins merged {m['twins_merged']} of {m['twin_pairs']} twin pairs;"
+                f" largest cluster {m['cluster_size_max']}",
+            ]
+        )
 
 
 def _truth(truth_dir: Path):
@@ -154,9 +164,16 @@ def plain_splink_on_store(store: Path, truth_dir: Path) -> dict:
     exact = exact_pid_baseline(persons)
     p = evaluate(plain, truth, truth_persons)
     e = evaluate(exact, truth, truth_persons)
-    return {"link_seconds": seconds, "f1": p["f1"], "precision": p["precision"], "recall": p["recall"],
-            "twins_merged": p["twins_merged"], "exact_pid_f1": e["f1"],
-            "exact_pid_precision": e["precision"], "exact_pid_recall": e["recall"]}
+    return {
+        "link_seconds": seconds,
+        "f1": p["f1"],
+        "precision": p["precision"],
+        "recall": p["recall"],
+        "twins_merged": p["twins_merged"],
+        "exact_pid_f1": e["f1"],
+        "exact_pid_precision": e["precision"],
+        "exact_pid_recall": e["recall"],
+    }
 
 
 def store_status(store: Path) -> str:
@@ -168,18 +185,29 @@ def store_status(store: Path) -> str:
     if current is None:
         return f"{store}: nothing published yet"
     manifest = read_manifest(current)
-    lines = [f"published version: {current.name} (run {manifest.get('run_id')})",
-             f"  versions kept: {', '.join(v.name for v in list_versions(store))}"]
+    lines = [
+        f"published version: {current.name} (run {manifest.get('run_id')})",
+        f"  versions kept: {', '.join(v.name for v in list_versions(store))}",
+    ]
     log = read_load_log(store)
     if len(log):
-        runs = (log.groupby("run_id", as_index=False)
-                .agg(files=("file", "nunique"), rows_in=("rows_in", "sum"),
-                     quarantined=("quarantined", "sum"), finished=("finished_at", "max"))
-                .sort_values("finished").tail(5))
+        runs = (
+            log.groupby("run_id", as_index=False)
+            .agg(
+                files=("file", "nunique"),
+                rows_in=("rows_in", "sum"),
+                quarantined=("quarantined", "sum"),
+                finished=("finished_at", "max"),
+            )
+            .sort_values("finished")
+            .tail(5)
+        )
         lines.append("last runs:")
         for r in runs.itertuples():
-            lines.append(f"  {r.run_id}  files={r.files} rows_in={r.rows_in} "
-                         f"quarantined={r.quarantined} finished={r.finished}")
+            lines.append(
+                f"  {r.run_id}  files={r.files} rows_in={r.rows_in} "
+                f"quarantined={r.quarantined} finished={r.finished}"
+            )
     return "\n".join(lines)
 
 
@@ -205,8 +233,10 @@ def review_command(store: Path, args) -> str:
         if not (args.decision and args.reviewer):
             raise SystemExit("--decision and --reviewer are required")
         pair_id = review.record_decision(con, *args.pair, args.decision, args.reviewer, args.reason)
-        return (f"recorded {args.decision} for pair {pair_id} by {args.reviewer}; "
-                "it is applied on the next load")
+        return (
+            f"recorded {args.decision} for pair {pair_id} by {args.reviewer}; "
+            "it is applied on the next load"
+        )
 
 
 def audit_command(store: Path, args) -> str:

@@ -55,7 +55,9 @@ def pending_deliveries(incoming: Path, work: WorkArea) -> pd.DataFrame:
     zone = RawZone(work.raw)
     sha = [sha256_file(Path(p)) for p in found["path"]]
     found = found.assign(sha256=pd.Series(sha, index=found.index, dtype="str"))
-    fresh = [zone.prior(s, f)[0] in ("new", "restored") for s, f in zip(sha, found["file"], strict=True)]
+    fresh = [
+        zone.prior(s, f)[0] in ("new", "restored") for s, f in zip(sha, found["file"], strict=True)
+    ]
     return found[pd.Series(fresh, index=found.index, dtype=bool)]
 
 
@@ -72,17 +74,22 @@ def ingest(source: str, month: str, incoming: Path, work: WorkArea, run_id: str)
     if len(rejected):
         first = rejected.iloc[0]
         more = f" (and {len(rejected) - 1} more file(s))" if len(rejected) > 1 else ""
-        raise ExtractError(str(first["file"]), str(first["reason"]) + more,
-                           "The delivery is kept in the raw zone; fix or re-request the file and run again.")
+        raise ExtractError(
+            str(first["file"]),
+            str(first["reason"]) + more,
+            "The delivery is kept in the raw zone; fix or re-request the file and run again.",
+        )
     by_status = landed["status"].value_counts().to_dict()
-    return Report(figures={
-        "files": len(landed),
-        "files_landed": int(by_status.get("landed", 0)),
-        "files_unchanged": int(by_status.get("unchanged", 0)),
-        "duplicate_deliveries": int(by_status.get("duplicate", 0)),
-        "rows": int(landed["rows"].fillna(0).sum()),
-        "rows_quarantined_on_read": int(landed["quarantined"].fillna(0).sum()),
-    })
+    return Report(
+        figures={
+            "files": len(landed),
+            "files_landed": int(by_status.get("landed", 0)),
+            "files_unchanged": int(by_status.get("unchanged", 0)),
+            "duplicate_deliveries": int(by_status.get("duplicate", 0)),
+            "rows": int(landed["rows"].fillna(0).sum()),
+            "rows_quarantined_on_read": int(landed["quarantined"].fillna(0).sum()),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------- standardise
@@ -101,11 +108,17 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     write_parquet_atomic(accounting, work.standard_file(source, "accounting", month))
     rows_in = int(accounting["rows_in"].sum())
     by_rule = result.quarantine.groupby("rule").size().to_dict() if len(result.quarantine) else {}
-    figures = {"rows_in": rows_in, "rows": len(result.persons),
-               "excluded_not_children": int(accounting["excluded"].sum()),
-               "quarantined_rows": int(accounting[["quarantined_on_read", "quarantined_on_conform",
-                                                   "quarantined_on_validate"]].sum().sum()),
-               "quarantine_entries": len(result.quarantine)}
+    figures = {
+        "rows_in": rows_in,
+        "rows": len(result.persons),
+        "excluded_not_children": int(accounting["excluded"].sum()),
+        "quarantined_rows": int(
+            accounting[["quarantined_on_read", "quarantined_on_conform", "quarantined_on_validate"]]
+            .sum()
+            .sum()
+        ),
+        "quarantine_entries": len(result.quarantine),
+    }
     figures.update({f"quarantined/{k}": int(v) for k, v in sorted(by_rule.items())})
     return Report(figures=figures)
 
@@ -126,15 +139,15 @@ def check_standard(source: str, month: str | None, work: WorkArea) -> list[str]:
     return problems
 
 
-def read_standard(work: WorkArea, table: str, latest_per_key: list[str] | None = None) -> pd.DataFrame:
+def read_standard(
+    work: WorkArea, table: str, latest_per_key: list[str] | None = None
+) -> pd.DataFrame:
     """All months of one standard table across sources (latest month wins per key when given)."""
-    frames = [
-        pd.read_parquet(f)
-        for src in SOURCE_MODULES
-        for f in work.standard_files(src, table)
-    ]
+    frames = [pd.read_parquet(f) for src in SOURCE_MODULES for f in work.standard_files(src, table)]
     if not frames:
-        columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(table, EVENT_TABLES.get(table, ()))
+        columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(
+            table, EVENT_TABLES.get(table, ())
+        )
         return pd.DataFrame(columns=list(columns))
     frame = pd.concat(frames, ignore_index=True)
     if latest_per_key:
@@ -196,32 +209,45 @@ def link(work: WorkArea, run_id: str, max_cluster_size: int = 12, retrain: bool 
     with _next_state(work) as con:
         applied = review.apply_decisions(con, pairs, prepared["unique_id"])
         result = cluster_records(
-            prepared, applied.pairs, MATCH_THRESHOLD, lower=REVIEW_LOWER, upper=REVIEW_UPPER,
-            max_cluster_size=max_cluster_size, cannot_link=applied.cannot_link,
+            prepared,
+            applied.pairs,
+            MATCH_THRESHOLD,
+            lower=REVIEW_LOWER,
+            upper=REVIEW_UPPER,
+            max_cluster_size=max_cluster_size,
+            cannot_link=applied.cannot_link,
         )
         queued = review.queue_pairs(
             con, _review_frame(result), REVIEW_LOWER, REVIEW_UPPER, run_id=run_id
         )
-        assigned = registry.assign_ids(con, result.clusters, run_id,
-                                       reason_context=f"model {artefact.sha256[:12]}")
+        assigned = registry.assign_ids(
+            con, result.clusters, run_id, reason_context=f"model {artefact.sha256[:12]}"
+        )
     assignments = assigned.assignments.merge(
         result.clusters[["source", "record_key", "cluster_size"]], on=["source", "record_key"]
     )
     write_parquet_atomic(assignments, work.linkage / "assignments.parquet")
-    write_parquet_atomic(_pair_summary(applied.pairs, assignments), work.linkage / "pair_summary.parquet")
+    write_parquet_atomic(
+        _pair_summary(applied.pairs, assignments), work.linkage / "pair_summary.parquet"
+    )
     sizes = result.clusters.drop_duplicates("cluster_id")["cluster_size"]
-    return Report(figures={
-        "rows": len(prepared), "children": int(assignments["child_id"].nunique()),
-        "scored_pairs": len(pairs), "linked_pairs": int((applied.pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
-        "largest_cluster": int(sizes.max()) if len(sizes) else 0,
-        "singletons": int((sizes == 1).sum()),
-        "refused_unions": len(result.conflicts),
-        "review_queued": int(queued.get("queued", 0)) if isinstance(queued, dict) else 0,
-        "forced_links": int(applied.pairs.get("forced", pd.Series(dtype=bool)).sum()),
-        "never_links": len(applied.cannot_link),
-        "model_sha256": artefact.sha256[:12], "model_trained_this_run": trained,
-        **{f"children_{k}": int(v) for k, v in assigned.counts.items()},
-    })
+    return Report(
+        figures={
+            "rows": len(prepared),
+            "children": int(assignments["child_id"].nunique()),
+            "scored_pairs": len(pairs),
+            "linked_pairs": int((applied.pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
+            "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+            "singletons": int((sizes == 1).sum()),
+            "refused_unions": len(result.conflicts),
+            "review_queued": int(queued.get("queued", 0)) if isinstance(queued, dict) else 0,
+            "forced_links": int(applied.pairs.get("forced", pd.Series(dtype=bool)).sum()),
+            "never_links": len(applied.cannot_link),
+            "model_sha256": artefact.sha256[:12],
+            "model_trained_this_run": trained,
+            **{f"children_{k}": int(v) for k, v in assigned.counts.items()},
+        }
+    )
 
 
 # Refused unions worth a clerk's time: roster and size refusals are certain (two entries of one
@@ -233,7 +259,9 @@ def _review_frame(result) -> pd.DataFrame:
     band = result.review_candidates.assign(review_reason="uncertain_band")
     refused = result.conflicts[result.conflicts["reason"].isin(REVIEWED_REFUSALS)]
     refused = refused.rename(columns={"reason": "review_reason"})
-    refused = refused.assign(review_reason="conflict_refused:" + refused["review_reason"].astype("str"))
+    refused = refused.assign(
+        review_reason="conflict_refused:" + refused["review_reason"].astype("str")
+    )
     return pd.concat([band, refused], ignore_index=True)
 
 
@@ -268,12 +296,14 @@ def golden(work: WorkArea, run_id: str) -> Report:
     write_parquet_atomic(result.golden, work.golden / "golden.parquet")
     write_parquet_atomic(result.provenance, work.golden / "provenance.parquet")
     g = result.golden
-    return Report(figures={
-        "rows": len(g),
-        "with_valid_pid": int((g["pid_status"] == "valid").sum()),
-        "with_day_birth_date": int((g["birth_date_precision"] == "day").sum()),
-        "multi_source_children": int((g["n_records"] > 1).sum()) if "n_records" in g else 0,
-    })
+    return Report(
+        figures={
+            "rows": len(g),
+            "with_valid_pid": int((g["pid_status"] == "valid").sum()),
+            "with_day_birth_date": int((g["birth_date_precision"] == "day").sum()),
+            "multi_source_children": int((g["n_records"] > 1).sum()) if "n_records" in g else 0,
+        }
+    )
 
 
 # -------------------------------------------------------------------------------------- publish
@@ -288,21 +318,33 @@ def _load_log(work: WorkArea, run_id: str) -> pd.DataFrame:
     mine = manifest[manifest["run_id"] == run_id]
     accounting = read_standard(work, "accounting")
     counts = (
-        accounting[accounting["run_id"] == run_id]
-        .assign(quarantined=lambda a: a[["quarantined_on_read", "quarantined_on_conform",
-                                         "quarantined_on_validate"]].sum(axis=1))
-        .groupby(["source", "month"], as_index=False)[["rows_in", "standardised", "quarantined"]]
-        .sum()
-    ) if len(accounting) else pd.DataFrame(columns=["source", "month", "rows_in", "standardised", "quarantined"])
+        (
+            accounting[accounting["run_id"] == run_id]
+            .assign(
+                quarantined=lambda a: a[
+                    ["quarantined_on_read", "quarantined_on_conform", "quarantined_on_validate"]
+                ].sum(axis=1)
+            )
+            .groupby(["source", "month"], as_index=False)[
+                ["rows_in", "standardised", "quarantined"]
+            ]
+            .sum()
+        )
+        if len(accounting)
+        else pd.DataFrame(columns=["source", "month", "rows_in", "standardised", "quarantined"])
+    )
     files = mine.drop_duplicates(["source", "file"]).assign(
-        rows_in=lambda m: m["rows"].fillna(0) + m["quarantined"].fillna(0))
+        rows_in=lambda m: m["rows"].fillna(0) + m["quarantined"].fillna(0)
+    )
     files = files[["source", "file", "sha256", "month", "landed_at", "rows_in"]]
     # Standardisation is counted per source and month; it belongs to a file only when the month
     # came in one file (health centres deliver one set per centre: their counts stay per month).
     single = files.groupby(["source", "month"])["file"].transform("size") == 1
     log = files.merge(counts.drop(columns="rows_in"), on=["source", "month"], how="left")
     log.loc[~single.to_numpy(), ["standardised", "quarantined"]] = pd.NA
-    return log.assign(run_id=run_id, started_at=log["landed_at"], finished_at=pd.Timestamp.now(tz="UTC"))
+    return log.assign(
+        run_id=run_id, started_at=log["landed_at"], finished_at=pd.Timestamp.now(tz="UTC")
+    )
 
 
 @_timed
@@ -317,18 +359,19 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
     from pipelines.store.staging import PublishInput
 
     persons = linkage_persons(work)
-    events = {
-        t: read_standard(work, t, latest_per_key=None)
-        for t in EVENT_TABLES
-    }
+    events = {t: read_standard(work, t, latest_per_key=None) for t in EVENT_TABLES}
     with duckdb.connect(str(work.next_state_db), read_only=True) as con:
-        state = {t: con.sql(f"select * from {t}").df() for t in
-                 ("child_registry", "registry_events", "review_decisions", "review_queue")}
+        state = {
+            t: con.sql(f"select * from {t}").df()
+            for t in ("child_registry", "registry_events", "review_decisions", "review_queue")
+        }
     artefact_path = work.linkage / MODEL_FILE
     model = __import__("json").loads(artefact_path.read_text()) if artefact_path.exists() else {}
     log = _load_log(work, run_id).assign(
-        code_version=_code_version(), model_version=model.get("model_version"),
-        model_sha256=model.get("sha256"), user=os.environ.get("TEUMTEM_USER") or getpass.getuser(),
+        code_version=_code_version(),
+        model_version=model.get("model_version"),
+        model_sha256=model.get("sha256"),
+        user=os.environ.get("TEUMTEM_USER") or getpass.getuser(),
     )
     tables = PublishInput(
         golden=pd.read_parquet(work.golden / "golden.parquet"),
@@ -342,9 +385,14 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
     )
     version = publish_store(work.store, tables, run_id, _reporting_date(persons["month"]))
     os.replace(work.next_state_db, work.state_db)  # the linkage state now matches what is published
-    return Report(figures={"version": version.version, "changed": version.changed,
-                           "rows": int(version.rows.get("analytics.child", len(tables.golden))),
-                           "content_hash": version.content_hash[:12]})
+    return Report(
+        figures={
+            "version": version.version,
+            "changed": version.changed,
+            "rows": int(version.rows.get("analytics.child", len(tables.golden))),
+            "content_hash": version.content_hash[:12],
+        }
+    )
 
 
 def _code_version() -> str:

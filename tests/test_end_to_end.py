@@ -36,9 +36,16 @@ def month1(generated, tmp_path_factory) -> dict:
     ids_first = _xref(store)
     version_first = (store / "current").resolve()
     second = run_load(incoming, store, progress=lambda _: None)
-    return {"incoming": incoming, "store": store, "first": first, "second": second,
-            "ids_first": ids_first, "ids_second": _xref(store),
-            "version_first": version_first, "version_second": (store / "current").resolve()}
+    return {
+        "incoming": incoming,
+        "store": store,
+        "first": first,
+        "second": second,
+        "ids_first": ids_first,
+        "ids_second": _xref(store),
+        "version_first": version_first,
+        "version_second": (store / "current").resolve(),
+    }
 
 
 def _xref(store: Path) -> pd.DataFrame:
@@ -49,7 +56,13 @@ def _xref(store: Path) -> pd.DataFrame:
 def test_load_publishes_identity_and_analytics(month1, generated):
     store = month1["store"]
     xref = month1["ids_first"]
-    assert set(xref["source"]) == {"schools", "child_centres", "health_centres", "cpis", "epassbook"}
+    assert set(xref["source"]) == {
+        "schools",
+        "child_centres",
+        "health_centres",
+        "cpis",
+        "epassbook",
+    }
     assert not xref.duplicated(["source", "record_key"]).any()
     with duckdb.connect(str(store / "analytics.duckdb"), read_only=True) as con:
         children = con.sql("select count(*) from child").fetchall()[0][0]
