@@ -86,3 +86,17 @@ def test_rerun_keeps_every_child_id_and_publishes_nothing_new(month1):
     assert len(merged) == len(month1["ids_first"])
     assert (merged["child_id_x"] == merged["child_id_y"]).all()
     assert month1["version_first"] == month1["version_second"]
+
+
+def test_analytics_hold_no_identifiers_of_the_generated_children(month1, generated):
+    from pipelines.store.privacy import scan_for_identifiers
+
+    store = month1["store"]
+    persons = pd.read_parquet(generated / "truth" / "persons.parquet")
+    names = set(persons["given_name"].dropna()) | set(persons["family_name"].dropna())
+    assert len(names) > 100
+    analytics = scan_for_identifiers(store / "analytics.duckdb", store / "parquet" / "analytics", names)
+    assert analytics == []
+    # the same scan does find them where they belong: the restricted identity database
+    identity = scan_for_identifiers(store / "identity.duckdb", None, names)
+    assert {h.kind for h in identity} >= {"pid", "name"}
