@@ -137,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    # Splink logs EM training notes at WARNING (levels unseen in a sample); the load's own
+    # summary reports what an operator needs, so keep the terminal readable.
+    logging.getLogger("splink").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
