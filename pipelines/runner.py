@@ -42,11 +42,15 @@ class LoadSummary:
 
 def _unwrap(err: BaseException) -> BaseException:
     """The user-code error inside Dagster's wrappers (an ExtractError, say)."""
-    seen = err
-    while seen is not None:
-        if isinstance(seen, ExtractError):
-            return seen
-        seen = seen.__cause__ or getattr(seen, "user_exception", None)
+    stack, seen = [err], set()
+    while stack:
+        e = stack.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ExtractError):
+            return e
+        stack.extend([e.__cause__, e.__context__, getattr(e, "user_exception", None)])
     return err
 
 
@@ -73,6 +77,12 @@ def run_load(incoming: Path, store: Path, progress=print, retrain: bool = False)
     found = discover(incoming)
     found = found[found["source"].notna()]
     months = sorted(found["month"].unique())
+    if not months and not (store / "current").exists():
+        raise ExtractError(
+            str(incoming),
+            "no extract files named as in the contract (e.g. schools/bma_students_YYYYMM.csv)",
+            "Check the --incoming folder layout; nothing was published.",
+        )
     summary.months = months
     instance.add_dynamic_partitions(REPORTING_MONTH.name, months)
     tags = {"teumtem/load_id": load_id, "teumtem/retrain": str(retrain).lower()}

@@ -76,7 +76,7 @@ def ingest(source: str, month: str, incoming: Path, work: WorkArea, run_id: str)
         more = f" (and {len(rejected) - 1} more file(s))" if len(rejected) > 1 else ""
         raise ExtractError(
             str(first["file"]),
-            str(first["reason"]) + more,
+            str(first["reason"]).removeprefix(f"{first['file']}: ") + more,
             "The delivery is kept in the raw zone; fix or re-request the file and run again.",
         )
     by_status = landed["status"].value_counts().to_dict()
@@ -99,6 +99,9 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     zone = RawZone(work.raw)
     module = SOURCE_MODULES[source]
     raw = zone.read_batch(source, month)
+    if not raw.tables:
+        # Every file of the month was a duplicate of an earlier delivery: nothing new to conform.
+        return Report(figures={"rows_in": 0, "rows": 0, "note": "nothing new landed for this month"})
     result = standardise_batch(module, raw, month, run_id)
     write_parquet_atomic(result.persons, work.standard_file(source, "persons", month))
     for table, frame in result.events.items():

@@ -141,6 +141,8 @@ def subdistrict_code_from_name(
 
     def find(u: pd.Series) -> pd.Series:
         both = u.str.split("\x1f", n=1, expand=True)
+        if 1 not in both:  # no value carried a district (split made only one column)
+            both[1] = pd.Series(pd.NA, index=both.index, dtype="str")
         th = _thai_name_key(both[0], _SUBDISTRICT_WORD)
         key = phonetic_key(th)
         en = _english_key(both[0])
