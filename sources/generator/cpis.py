@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sources import cpis as cpis_reader
+
 from . import dates, dirt
 from .dirt import DirtRates
 from .records import (
@@ -27,23 +29,7 @@ from .records import (
 )
 from .rng import hash_choice, hash_uniform
 
-COLUMNS = [
-    "case_id",
-    "opened_at",
-    "child_cid",
-    "child_name",
-    "sex",
-    "birth_date",
-    "age_years",
-    "district_code",
-    "address_text",
-    "case_type",
-    "risk_level",
-    "status",
-    "closed_at",
-    "guardian_name",
-    "guardian_phone",
-]
+COLUMNS = list(cpis_reader.COLUMNS)  # the reader's contract header, stated once
 CASE_TYPES = [
     "NEGLECT",
     "PHYSICAL_ABUSE",

@@ -7,32 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sources import health_centres as health_reader
+
 from . import coverage, dates, dirt, growth
 from .dirt import DirtRates
 from .records import MonthView, birth_parts, identity, truth
 from .rng import hash_choice, hash_uniform, pid_str
 
-PERSON = [
-    "HOSPCODE",
-    "CID",
-    "PID",
-    "HN",
-    "PRENAME",
-    "NAME",
-    "LNAME",
-    "SEX",
-    "BIRTH",
-    "MOTHER",
-    "FATHER",
-    "HOUSE_NO",
-    "ROAD",
-    "TAMBON",
-    "TYPEAREA",
-    "MOBILE",
-    "D_UPDATE",
-]
-EPI = ["HOSPCODE", "PID", "DATE_SERV", "VACCINETYPE"]
-NUTRITION = ["HOSPCODE", "PID", "DATE_SERV", "WEIGHT", "HEIGHT"]
+# Field lists are the reader's contract, stated once (tests/test_generator.py pins PERSON).
+PERSON = list(health_reader.COLUMNS["health_person"])
+EPI = list(health_reader.COLUMNS["health_epi"])
+NUTRITION = list(health_reader.COLUMNS["health_nutrition"])
 # Thai EPI schedule: vaccine and age in days at which it is due.
 SCHEDULE = [
     ("BCG", 0),

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sources import schools as school_reader
+
 from . import coverage, dates, dirt, growth
 from .dirt import DirtRates
 from .records import (
@@ -22,31 +24,8 @@ from .records import (
 )
 from .rng import hash_choice, hash_uniform
 
-COLUMNS = [
-    "รหัสโรงเรียน",
-    "ชื่อโรงเรียน",
-    "เลขประจำตัวนักเรียน",
-    "เลขประจำตัวประชาชน",
-    "คำนำหน้าชื่อ",
-    "ชื่อ",
-    "นามสกุล",
-    "ชื่อภาษาอังกฤษ",
-    "นามสกุลภาษาอังกฤษ",
-    "เพศ",
-    "วันเกิด",
-    "ชั้น",
-    "บ้านเลขที่",
-    "ถนน/ซอย",
-    "แขวง",
-    "เขต",
-    "ชื่อผู้ปกครอง",
-    "ความเกี่ยวข้อง",
-    "โทรศัพท์ผู้ปกครอง",
-    "น้ำหนัก",
-    "ส่วนสูง",
-    "วันขาดเรียนสะสม",
-    "นักเรียนยากจน",
-]
+# The delivered header is the reader's contract, stated once (tests/test_generator.py pins it).
+COLUMNS = list(school_reader.COLUMNS)
 
 
 def _romanised(u, idx: np.ndarray, ident, school: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
