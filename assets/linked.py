@@ -15,10 +15,15 @@ from schemas.columns import SOURCES
 )
 def linked_records(context: dg.AssetExecutionContext, store: TeumtemStore) -> dg.MaterializeResult:
     """Every child record of every agency, scored by the Splink model and clustered into children
-    with stable child ids; twins are never merged and reviewer decisions always win."""
-    retrain = context.run.tags.get("teumtem/retrain") == "true"
+    with stable child ids; twins are never merged and reviewer decisions always win. Only new or
+    changed records are scored (run tag ``teumtem/full_relink=true`` re-links everything)."""
+    tags = context.run.tags
     report = stages.link(
-        store.work, load_id(context), max_cluster_size=store.max_cluster_size, retrain=retrain
+        store.work,
+        load_id(context),
+        max_cluster_size=store.max_cluster_size,
+        retrain=tags.get("teumtem/retrain") == "true",
+        full=tags.get("teumtem/full_relink") == "true",
     )
     return dg.MaterializeResult(metadata=report.metadata())
 

@@ -36,16 +36,23 @@ def _child(code: str) -> tuple[dict, float, float]:
     return json.loads(last), wall, max(peak, before) / 1024 / 1024
 
 
-def bench_one(n: int, out: Path, seed: int) -> dict:
+def bench_one(n: int, out: Path, seed: int, reuse: bool = False) -> dict:
     work = out / f"n{n}"
-    gen, gen_wall, _ = _child(
-        "import json; from sources.generator import generate; "
-        f"r = generate({n}, seed={seed}, out_dir={str(work)!r}, months=1); "
-        "print(json.dumps({'counts': getattr(r, 'counts', {})}))"
-    )
+    if reuse and (work / "incoming").is_dir() and (work / "truth").is_dir():
+        gen, gen_wall = {"counts": {}, "reused": True}, float("nan")
+    else:
+        gen, gen_wall, _ = _child(
+            "import json; from sources.generator import generate; "
+            f"r = generate({n}, seed={seed}, out_dir={str(work)!r}, months=1); "
+            "print(json.dumps({'counts': getattr(r, 'counts', {})}))"
+        )
+    import shutil
+
+    shutil.rmtree(work / "store", ignore_errors=True)  # every run is a first, full load
     load, load_wall, load_rss = _child(
         "import json; from pathlib import Path; from pipelines.runner import run_load; "
-        f"s = run_load(Path({str(work / 'incoming')!r}), Path({str(work / 'store')!r}), progress=lambda m: None); "
+        f"s = run_load(Path({str(work / 'incoming')!r}), Path({str(work / 'store')!r}), "
+        "progress=lambda m: None); "
         "print(json.dumps({'stages': s.stages, 'seconds': s.seconds}, default=str))"
     )
     quality, _, _ = _child(
@@ -54,8 +61,10 @@ def bench_one(n: int, out: Path, seed: int) -> dict:
         "print(json.dumps(r.metrics, default=float))"
     )
     plain, plain_wall, plain_rss = _child(
-        "import json, time; from pathlib import Path; from pipelines.runner import plain_splink_on_store; "
-        f"print(json.dumps(plain_splink_on_store(Path({str(work / 'store')!r}), Path({str(work / 'truth')!r})), default=float))"
+        "import json, time; from pathlib import Path; "
+        "from pipelines.runner import plain_splink_on_store; "
+        f"r = plain_splink_on_store(Path({str(work / 'store')!r}), Path({str(work / 'truth')!r})); "
+        "print(json.dumps(r, default=float))"
     )
     return {
         "children": n,
@@ -70,31 +79,81 @@ def bench_one(n: int, out: Path, seed: int) -> dict:
     }
 
 
+STAGES = (
+    "ingest",
+    "standardise",
+    "link: read+prepare",
+    "link: train",
+    "link: predict",
+    "link: cluster",
+    "link: ids+state",
+    "golden",
+    "publish",
+)
+
+
 def stage_seconds(result: dict) -> dict[str, float]:
-    """Seconds per stage, months and sources summed (ingest, standardise, link, golden, publish)."""
-    total: dict[str, float] = {}
+    """Seconds per stage (months and sources summed), the link stage split into its steps."""
+    total = dict.fromkeys(STAGES, 0.0)
     for name, meta in result["stages"].items():
-        stage = name.split("/")[0] if not name.startswith("linkage") else name.split(" ")[0]
-        total[stage] = total.get(stage, 0.0) + float(meta.get("seconds", 0.0))
+        seconds = float(meta.get("seconds", 0.0))
+        if name.startswith("raw/"):
+            total["ingest"] += seconds
+        elif name.startswith("standard/"):
+            total["standardise"] += seconds
+        elif name.startswith("linkage/linked_records"):
+            steps = {
+                k.removeprefix("seconds_"): float(v)
+                for k, v in meta.items()
+                if k.startswith("seconds_")
+            }
+            total["link: read+prepare"] += steps.get("read", 0.0) + steps.get("prepare", 0.0)
+            total["link: train"] += steps.get("train", 0.0)
+            total["link: predict"] += steps.get("predict", 0.0)
+            total["link: cluster"] += steps.get("cluster", 0.0)
+            total["link: ids+state"] += seconds - sum(steps.values()) + steps.get("registry", 0.0)
+        elif name.startswith("linkage/golden_child"):
+            total["golden"] += seconds
+        elif name.startswith("store/"):
+            total["publish"] += seconds
     return total
+
+
+def link_seconds(result: dict) -> float:
+    return sum(
+        float(m.get("seconds", 0.0))
+        for k, m in result["stages"].items()
+        if k.startswith("linkage/linked_records")
+    )
 
 
 def write_outputs(results: list[dict], out: Path) -> None:
     (out / "bench.json").write_text(json.dumps(results, indent=2, default=str))
     lines = [
-        "| N | generate s | load wall s | peak RSS GiB | "
-        + " | ".join(sorted(stage_seconds(results[0])))
-        + " | plain Splink s | F1 | plain F1 | twins merged |",
-        "|---" * (9 + len(stage_seconds(results[0]))) + "|",
+        "| N | records | generate s | load wall s | peak RSS GiB | "
+        + " | ".join(STAGES)
+        + " | link s | plain Splink s | link / plain | F1 | plain F1 | twins merged |",
+        "|---" * (12 + len(STAGES)) + "|",
     ]
     for r in results:
         st = stage_seconds(r)
+        plain = r["plain_splink"].get("link_seconds", float("nan"))
+        records = r["quality"].get("records", 0)
         lines.append(
-            f"| {r['children']:,} | {r['generate_s']} | {r['load_wall_s']} | {r['load_peak_rss_gib']} | "
-            + " | ".join(f"{st[k]:.1f}" for k in sorted(st))
-            + f" | {r['plain_splink'].get('link_seconds', float('nan')):.1f}"
-            + f" | {r['quality'].get('f1', float('nan')):.4f} | {r['plain_splink'].get('f1', float('nan')):.4f}"
-            + f" | {r['quality'].get('twins_merged')} |"
+            f"| {r['children']:,} | {records:,} | {r['generate_s']} | {r['load_wall_s']} "
+            f"| {r['load_peak_rss_gib']} | "
+            + " | ".join(f"{st[k]:.1f}" for k in STAGES)
+            + f" | {link_seconds(r):.1f} | {plain:.1f} | {link_seconds(r) / plain:.2f}"
+            + f" | {r['quality'].get('f1', float('nan')):.4f}"
+            + f" | {r['plain_splink'].get('f1', float('nan')):.4f}"
+            + f" | {r['quality'].get('twins_merged')} of {r['quality'].get('twin_pairs')} |"
+        )
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        lines.append(
+            f"\nload wall ratio {last['children']:,} / {first['children']:,} children: "
+            f"{last['load_wall_s'] / first['load_wall_s']:.2f} "
+            f"(size ratio {last['children'] / first['children']:.0f})"
         )
     (out / "bench.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -108,8 +167,9 @@ def write_outputs(results: list[dict], out: Path) -> None:
         return
     fig, ax = plt.subplots(figsize=(7, 4))
     sizes = [r["children"] for r in results]
-    for stage in sorted(stage_seconds(results[0])):
+    for stage in STAGES:
         ax.plot(sizes, [stage_seconds(r).get(stage, 0) for r in results], marker="o", label=stage)
+    ax.plot(sizes, [r["load_wall_s"] for r in results], "k--", marker="s", label="whole load")
     ax.set_xlabel("children")
     ax.set_ylabel("seconds")
     ax.set_xscale("log")
@@ -127,13 +187,14 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     p.add_argument("--out", default=str(ROOT / "bench" / "results"))
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reuse", action="store_true", help="reuse extracts generated by a past run")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for n in args.sizes:
         print(f"benchmarking {n:,} children ...", flush=True)
-        results.append(bench_one(n, out, args.seed))
+        results.append(bench_one(n, out, args.seed, args.reuse))
         write_outputs(results, out)
     print(f"results: {out / 'bench.json'}, {out / 'bench.md'}")
 

@@ -1,4 +1,4 @@
-"""Score candidate record pairs with a trained model artefact (DuckDB, no retraining)."""
+"""Score candidate record pairs with a trained model artefact (DuckDB or Spark, no retraining)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import copy
 
 import pandas as pd
 
+from linkage.backends import Backend
 from linkage.model import ModelArtefact, linker_for
 from linkage.prepare import prepare
 
@@ -17,6 +18,8 @@ def predict(
     artefact: ModelArtefact,
     threshold: float = 0.5,
     db_path: str | None = None,
+    term_frequencies_from: pd.DataFrame | None = None,
+    backend: Backend | None = None,
 ) -> pd.DataFrame:
     """Score every pair the model's blocking rules generate and keep those at/above ``threshold``.
 
@@ -26,6 +29,11 @@ def predict(
         threshold: Minimum ``match_probability`` kept. Pass the lower bound of the clerical
             review band to also keep uncertain pairs.
         db_path: Optional DuckDB database file, for inputs larger than memory; default in-memory.
+        term_frequencies_from: The whole population (``prepare``d) when ``persons`` is only a
+            part of it: name frequencies then come from the population, so a pair scores
+            exactly as it would in a run over everyone.
+        backend: Where the SQL runs (``linkage.backends``); default in-process DuckDB. The same
+            artefact scores the same pairs on every backend.
 
     Returns:
         One row per scored pair: ``unique_id_l``, ``unique_id_r`` (``l < r``),
@@ -35,14 +43,36 @@ def predict(
     model = copy.deepcopy(artefact.settings)
     # Output options, not model parameters: Splink emits gamma_* only with both flags on.
     model.update(retain_matching_columns=True, retain_intermediate_calculation_columns=True)
-    linker = linker_for(prepare(persons), model, db_path)
+    linker = linker_for(prepare(persons), model, db_path, backend)
+    if term_frequencies_from is not None:
+        _register_term_frequencies(linker, model, term_frequencies_from)
     scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     names = [c.unquote().name for c in scored.columns]
     wanted = [*PAIR_COLUMNS, "source_l", "source_r", *(c for c in names if c.startswith("gamma_"))]
-    # Select in SQL: the scored table also carries every compared column, both sides.
-    select = ", ".join(f'"{c}"' for c in wanted)
+    # Select in SQL: the scored table also carries every compared column, both sides. The names
+    # are plain identifiers, left unquoted: DuckDB quotes with "..." and Spark with `...`.
+    select = ", ".join(wanted)
     pairs = linker.misc.query_sql(
         f"SELECT {select} FROM {scored.physical_name}", output_type="pandas"
     )
     scored.drop_table_from_database_and_remove_from_cache()
     return pairs.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
+
+
+def _register_term_frequencies(linker, model: dict, population: pd.DataFrame) -> None:
+    """Register Splink's term-frequency lookups computed over ``population`` (same formula as
+    Splink's own: count of the value / count of non-null values)."""
+    columns = {
+        level["tf_adjustment_column"]
+        for comparison in model["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    }
+    for column in sorted(columns):
+        values = population[column].dropna()
+        counts = values.value_counts()
+        tf = pd.DataFrame(
+            {column: counts.index.astype(object), f"tf_{column}": counts.to_numpy() / len(values)}
+        )
+        table = linker.table_management.register_table(tf, f"_teumtem_tf_{column}", overwrite=True)
+        linker.table_management.register_term_frequency_lookup(table, column)

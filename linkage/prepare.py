@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -59,8 +60,11 @@ def _capped_key(parts: list[pd.Series], cap: int) -> pd.Series:
     key = parts[0].astype("str")
     for part in parts[1:]:
         key = key + "|" + part.astype("str")
-    counts = key.map(key.value_counts())
-    return key.mask(counts > cap)
+    codes, _ = pd.factorize(key)  # missing parts made the key NA: code -1
+    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, dtype=np.int64)
+    oversized = np.zeros(len(key), dtype=bool)
+    oversized[codes >= 0] = counts[codes[codes >= 0]] > cap
+    return key.mask(oversized)
 
 
 def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> pd.DataFrame:
@@ -78,10 +82,19 @@ def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> 
     """
     if "unique_id" in persons.columns and "bk_pid" in persons.columns:
         return persons
-    caps = {**DEFAULT_BLOCK_CAPS, **(block_caps or {})}
+    return block_keys(derive(latest(persons)), block_caps)
+
+
+def latest(persons: pd.DataFrame) -> pd.DataFrame:
+    """The PERSON columns of the latest month of each ``(source, record_key)``, in key order."""
     frame = persons.reindex(columns=list(PERSON))
     frame = frame.sort_values(["source", "record_key", "month"], kind="stable")
-    frame = frame.drop_duplicates(["source", "record_key"], keep="last").reset_index(drop=True)
+    return frame.drop_duplicates(["source", "record_key"], keep="last").reset_index(drop=True)
+
+
+def derive(frame: pd.DataFrame) -> pd.DataFrame:
+    """Everything ``prepare`` derives from one record alone (no ``bk_*`` keys): row by row, so
+    rows derived in an earlier run can be reused (``linkage.incremental``)."""
     out = pd.DataFrame({"unique_id": frame["source"].astype("str") + "|" + frame["record_key"]})
     for column in ("source", "record_key", "month", "pid_status", "prefix", "sex"):
         out[column] = _text(frame, column)
@@ -123,7 +136,15 @@ def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> 
     month, day = month.str.zfill(2), day.str.zfill(2)
     out["birth_md"] = (month + "-" + day).where(is_day)
     out["birth_dm"] = (day + "-" + month).where(is_day)
+    return out
 
+
+def block_keys(out: pd.DataFrame, block_caps: dict[str, int] | None = None) -> pd.DataFrame:
+    """Add the frequency-capped ``bk_*`` blocking keys to a ``derive``d frame (needs all
+    records: a key's cap counts every record sharing it)."""
+    caps = {**DEFAULT_BLOCK_CAPS, **(block_caps or {})}
+    out = out.copy()
+    is_day = out["birth_md"].notna()
     dob = out["birth_date"].astype("str")
     year_text = out["birth_year"].astype("str")
     out["bk_pid"] = _capped_key([out["pid"]], caps["bk_pid"])

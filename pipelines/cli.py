@@ -35,7 +35,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.runner import run_load
 
-    summary = run_load(Path(args.incoming), Path(args.store), progress=_say, retrain=args.retrain)
+    summary = run_load(
+        Path(args.incoming),
+        Path(args.store),
+        progress=_say,
+        retrain=args.retrain,
+        full_relink=getattr(args, "full_relink", False),
+    )
     _say(summary.text())
     return 0
 
@@ -99,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--incoming", required=True)
     r.add_argument("--store", required=True)
     r.add_argument("--retrain", action="store_true", help="retrain the linkage model deliberately")
+    r.add_argument(
+        "--full-relink",
+        action="store_true",
+        help="score and cluster every record again (default: only new or changed records)",
+    )
     r.set_defaults(fn=cmd_run)
 
     d = sub.add_parser("demo", help="generate a Lat Krabang-sized sample and run a full load")

@@ -61,8 +61,17 @@ def _collect(result: dg.ExecuteInProcessResult, summary: LoadSummary, month: str
         summary.stages[name] = {k: v.value for k, v in mat.metadata.items()}
 
 
-def run_load(incoming: Path, store: Path, progress=print, retrain: bool = False) -> LoadSummary:
-    """Run the whole graph (ingest → standardise → link → golden → publish) on `incoming`."""
+def run_load(
+    incoming: Path,
+    store: Path,
+    progress=print,
+    retrain: bool = False,
+    full_relink: bool = False,
+) -> LoadSummary:
+    """Run the whole graph (ingest → standardise → link → golden → publish) on `incoming`.
+
+    Linkage is incremental (new and changed records only) unless ``full_relink`` or ``retrain``.
+    """
     start = time.perf_counter()
     if not incoming.is_dir():
         raise ExtractError(
@@ -85,7 +94,11 @@ def run_load(incoming: Path, store: Path, progress=print, retrain: bool = False)
         )
     summary.months = months
     instance.add_dynamic_partitions(REPORTING_MONTH.name, months)
-    tags = {"teumtem/load_id": load_id, "teumtem/retrain": str(retrain).lower()}
+    tags = {
+        "teumtem/load_id": load_id,
+        "teumtem/retrain": str(retrain).lower(),
+        "teumtem/full_relink": str(full_relink).lower(),
+    }
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ingest_job = defs.resolve_job_def("ingest_month")
     for month in months:

@@ -98,10 +98,17 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     """Conform one source's month to the standard; write persons, events and quarantine."""
     zone = RawZone(work.raw)
     module = SOURCE_MODULES[source]
+    inputs = _landed_inputs(zone, source, month)
+    marker = work.standard / source / "_inputs" / f"month={month}.txt"
+    if marker.exists() and marker.read_text() == inputs:
+        # Same deliveries as when this month was last standardised: its tables stand as written.
+        return Report(figures={"rows_in": 0, "rows": 0, "note": "already standardised"})
     raw = zone.read_batch(source, month)
     if not raw.tables:
         # Every file of the month was a duplicate of an earlier delivery: nothing new to conform.
-        return Report(figures={"rows_in": 0, "rows": 0, "note": "nothing new landed for this month"})
+        return Report(
+            figures={"rows_in": 0, "rows": 0, "note": "nothing new landed for this month"}
+        )
     result = standardise_batch(module, raw, month, run_id)
     write_parquet_atomic(result.persons, work.standard_file(source, "persons", month))
     for table, frame in result.events.items():
@@ -109,6 +116,8 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     write_parquet_atomic(result.quarantine, work.standard_file(source, "quarantine", month))
     accounting = result.accounting.assign(source=source, month=month, run_id=run_id)
     write_parquet_atomic(accounting, work.standard_file(source, "accounting", month))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(inputs)
     rows_in = int(accounting["rows_in"].sum())
     by_rule = result.quarantine.groupby("rule").size().to_dict() if len(result.quarantine) else {}
     figures = {
@@ -124,6 +133,13 @@ def standardise(source: str, month: str, work: WorkArea, run_id: str) -> Report:
     }
     figures.update({f"quarantined/{k}": int(v) for k, v in sorted(by_rule.items())})
     return Report(figures=figures)
+
+
+def _landed_inputs(zone: RawZone, source: str, month: str) -> str:
+    """The checksums of every delivery landed for a source and month, one per line."""
+    m = zone.manifest()
+    m = m[(m["source"] == source) & (m["month"] == month) & (m["status"] == "landed")]
+    return "\n".join(sorted(set(m["sha256"].astype("str"))))
 
 
 def check_standard(source: str, month: str | None, work: WorkArea) -> list[str]:
@@ -145,17 +161,36 @@ def check_standard(source: str, month: str | None, work: WorkArea) -> list[str]:
 def read_standard(
     work: WorkArea, table: str, latest_per_key: list[str] | None = None
 ) -> pd.DataFrame:
-    """All months of one standard table across sources (latest month wins per key when given)."""
-    frames = [pd.read_parquet(f) for src in SOURCE_MODULES for f in work.standard_files(src, table)]
-    if not frames:
+    """All months of one standard table across sources (latest month wins per key when given).
+
+    Files are read and concatenated as Arrow tables; the latest row per key is chosen in DuckDB
+    (ties: the later file), and only the kept rows are converted to pandas.
+    """
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, table)]
+    if not files:
         columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(
             table, EVENT_TABLES.get(table, ())
         )
         return pd.DataFrame(columns=list(columns))
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
     if latest_per_key:
-        frame = frame.sort_values("month").drop_duplicates(latest_per_key, keep="last")
-    return frame.reset_index(drop=True)
+        keys = frame.select([*latest_per_key, "month"])
+        keys = keys.append_column("_row", pa.array(np.arange(frame.num_rows)))
+        partition = ", ".join(f'"{k}"' for k in latest_per_key)
+        with duckdb.connect() as con:
+            con.register("_keys", keys)
+            rows = con.sql(
+                f"""SELECT _row FROM _keys QUALIFY row_number() OVER (
+                        PARTITION BY {partition} ORDER BY month DESC, _row DESC) = 1
+                    ORDER BY month, _row"""
+            ).fetchnumpy()["_row"]
+        frame = frame.take(rows)
+    return frame.to_pandas().reset_index(drop=True)
 
 
 def summary_row(report: Report) -> dict:
@@ -165,11 +200,66 @@ def summary_row(report: Report) -> dict:
 # -------------------------------------------------------------------------------------- linkage
 REVIEW_LOWER, MATCH_THRESHOLD, REVIEW_UPPER = 0.2, 0.5, 0.95
 MODEL_FILE = "model.json"
+LINKED_PERSONS_FILE = "persons.parquet"
 
 
 def linkage_persons(work: WorkArea) -> pd.DataFrame:
     """Every record to link: the latest month of each (source, record_key)."""
     return read_standard(work, "persons", latest_per_key=["source", "record_key"])
+
+
+def linked_persons(work: WorkArea) -> pd.DataFrame:
+    """The records the last link stage linked (read once there, kept for golden and publish)."""
+    path = work.linkage / LINKED_PERSONS_FILE
+    return pd.read_parquet(path) if path.exists() else linkage_persons(work)
+
+
+def record_history(work: WorkArea) -> pd.DataFrame:
+    """Per record: the months it was delivered in and, for snapshot registers, whether it is on
+    the register's latest snapshot.
+
+    A school roster or a centre's register lists every child it holds each month. A record
+    missing from its register's latest delivered month has left (moved school, aged out); it is
+    kept, linked and published with ``snapshot_status = 'left'`` and ``left_after_month`` (the
+    last month it was listed). A register that did not deliver this month marks no one: its
+    latest snapshot is its own last delivery. Non-snapshot sources (case and survey registers,
+    which deliver only what changed) get NULL.
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from linkage.cluster import SNAPSHOT_SOURCES
+
+    columns = ["source", "record_key", "month"]
+    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, "persons")]
+    out = [*columns[:2], "first_month", "last_month", "months", "snapshot_status"]
+    if not files:
+        return pd.DataFrame(columns=[*out, "left_after_month"])
+    seen = pa.concat_tables([pq.read_table(f, columns=columns) for f in files])
+    scope = pd.DataFrame(list(SNAPSHOT_SOURCES.items()), columns=["source", "scope"])
+    with duckdb.connect() as con:
+        con.register("_seen", seen)
+        con.register("_scope", scope)
+        return con.sql("""
+            WITH r AS (
+                SELECT DISTINCT s.source, s.record_key, s.month,
+                       CASE WHEN c.scope = 'register'
+                            THEN s.source || '|' || split_part(s.record_key, ':', 1)
+                            WHEN c.scope IS NOT NULL THEN s.source END AS register
+                FROM _seen s LEFT JOIN _scope c USING (source)),
+            latest AS (SELECT register, max(month) AS m FROM r
+                       WHERE register IS NOT NULL GROUP BY ALL),
+            h AS (SELECT source, record_key, min(month) AS first_month,
+                         max(month) AS last_month, list_sort(list(month)) AS months,
+                         any_value(register) AS register
+                  FROM r GROUP BY ALL)
+            SELECT h.source, h.record_key, h.first_month, h.last_month, h.months,
+                   CASE WHEN h.register IS NULL THEN NULL
+                        WHEN h.last_month = l.m THEN 'current' ELSE 'left' END
+                     AS snapshot_status,
+                   CASE WHEN h.last_month < l.m THEN h.last_month END AS left_after_month
+            FROM h LEFT JOIN latest l USING (register)""").df()
 
 
 def model_artefact(work: WorkArea, persons: pd.DataFrame, retrain: bool = False):
@@ -186,7 +276,7 @@ def model_artefact(work: WorkArea, persons: pd.DataFrame, retrain: bool = False)
 
 
 def _next_state(work: WorkArea):
-    """A working copy of the linkage state; the durable copy changes only when a publish succeeds."""
+    """A working copy of the linkage state; the durable one changes only when a publish succeeds."""
     import shutil
 
     import duckdb
@@ -198,59 +288,136 @@ def _next_state(work: WorkArea):
 
 
 @_timed
-def link(work: WorkArea, run_id: str, max_cluster_size: int = 12, retrain: bool = False) -> Report:
-    """Score, cluster and assign stable child ids to every standardised record."""
-    from linkage import registry, review
+def link(
+    work: WorkArea,
+    run_id: str,
+    max_cluster_size: int = 12,
+    retrain: bool = False,
+    full: bool = False,
+) -> Report:
+    """Score, cluster and assign stable child ids; incrementally unless a full re-link is due.
+
+    Only records that are new or changed since the last published linkage are scored (against
+    everyone), and only the clusters they touch are re-clustered (``linkage.incremental``). A
+    full re-link runs on the first load, after a retrain, when the model artefact changed, or
+    when asked for (``full=True``); child ids are kept through the registry either way.
+    """
+    from linkage import incremental, registry, review
     from linkage.cluster import cluster_records
     from linkage.predict import predict
     from linkage.prepare import prepare
 
+    laps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        laps[name] = laps.get(name, 0.0) + now - clock[0]
+        clock[0] = now
+
     persons = linkage_persons(work)
+    write_parquet_atomic(persons, work.linkage / LINKED_PERSONS_FILE)
+    lap("read")
     prepared = prepare(persons)
+    lap("prepare")
     artefact, trained = model_artefact(work, prepared, retrain)
-    pairs = predict(prepared, artefact, threshold=REVIEW_LOWER)
+    lap("train")
     with _next_state(work) as con:
+        plan, fps = incremental.plan(con, prepared, artefact.sha256, full=full or trained)
+        if plan.full:
+            new_pairs = predict(prepared, artefact, threshold=REVIEW_LOWER)
+        else:
+            near = incremental.scoring_subset(prepared, plan.changed, artefact)
+            flagged = prepared.assign(**{incremental.NEW_FLAG: plan.changed.to_numpy()})[near]
+            new_pairs = (
+                predict(
+                    flagged,
+                    incremental.only_new_pairs(artefact),
+                    threshold=REVIEW_LOWER,
+                    term_frequencies_from=prepared,
+                )
+                if plan.changed.any()
+                else plan.kept_pairs.iloc[:0]
+            )
+        pairs = (
+            pd.concat([plan.kept_pairs, new_pairs], ignore_index=True)
+            if len(plan.kept_pairs)
+            else new_pairs
+        )
+        lap("predict")
         applied = review.apply_decisions(con, pairs, prepared["unique_id"])
+        decided = pd.concat(
+            [applied.cannot_link, applied.pairs.loc[applied.pairs["forced"], _IDS]],
+            ignore_index=True,
+        )
+        redo = incremental.to_recluster(
+            prepared, plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, decided
+        )
+        subset = prepared[redo.to_numpy()]
+        inside = pd.Index(subset["unique_id"])
+        sub_pairs = applied.pairs[
+            incremental.member(applied.pairs["unique_id_l"], inside)
+            & incremental.member(applied.pairs["unique_id_r"], inside)
+        ]
         result = cluster_records(
-            prepared,
-            applied.pairs,
+            subset,
+            sub_pairs,
             MATCH_THRESHOLD,
             lower=REVIEW_LOWER,
             upper=REVIEW_UPPER,
             max_cluster_size=max_cluster_size,
             cannot_link=applied.cannot_link,
         )
+        kept = plan.previous[~incremental.member(plan.previous["unique_id"], inside)]
+        kept = kept.merge(prepared[["unique_id", "source", "record_key"]], on="unique_id")
+        clusters = pd.concat([kept, result.clusters], ignore_index=True)
+        lap("cluster")
         queued = review.queue_pairs(
             con, _review_frame(result), REVIEW_LOWER, REVIEW_UPPER, run_id=run_id
         )
         assigned = registry.assign_ids(
             con, result.clusters, run_id, reason_context=f"model {artefact.sha256[:12]}"
         )
-    assignments = assigned.assignments.merge(
-        result.clusters[["source", "record_key", "cluster_size"]], on=["source", "record_key"]
-    )
+        incremental.save(con, prepared, fps, pairs, clusters, artefact.sha256, run_id, plan.mode)
+        current = con.sql("SELECT source, record_key, child_id FROM record_assignment").df()
+    assignments = current.merge(
+        clusters[["source", "record_key", "cluster_size"]], on=["source", "record_key"]
+    ).merge(record_history(work), on=["source", "record_key"], how="left")
     write_parquet_atomic(assignments, work.linkage / "assignments.parquet")
     write_parquet_atomic(
         _pair_summary(applied.pairs, assignments), work.linkage / "pair_summary.parquet"
     )
-    sizes = result.clusters.drop_duplicates("cluster_id")["cluster_size"]
+    lap("registry")
+    sizes = clusters.drop_duplicates("cluster_id")["cluster_size"]
     return Report(
         figures={
             "rows": len(prepared),
+            "linkage_mode": plan.mode,
+            "records_scored_as_new": int(plan.changed.sum()),
+            "records_reclustered": int(redo.sum()),
             "children": int(assignments["child_id"].nunique()),
             "scored_pairs": len(pairs),
+            "scored_pairs_this_run": len(new_pairs),
             "linked_pairs": int((applied.pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
             "largest_cluster": int(sizes.max()) if len(sizes) else 0,
             "singletons": int((sizes == 1).sum()),
+            # Link rate: share of records that share their child with another record.
+            "link_rate": round(float((assignments["cluster_size"] > 1).mean()), 4)
+            if len(assignments)
+            else 0.0,
             "refused_unions": len(result.conflicts),
             "review_queued": int(queued.get("queued", 0)) if isinstance(queued, dict) else 0,
             "forced_links": int(applied.pairs.get("forced", pd.Series(dtype=bool)).sum()),
             "never_links": len(applied.cannot_link),
             "model_sha256": artefact.sha256[:12],
             "model_trained_this_run": trained,
+            **{f"seconds_{k}": round(v, 2) for k, v in laps.items()},
             **{f"children_{k}": int(v) for k, v in assigned.counts.items()},
         }
     )
+
+
+_IDS = ["unique_id_l", "unique_id_r"]
 
 
 # Refused unions worth a clerk's time: roster and size refusals are certain (two entries of one
@@ -271,9 +438,18 @@ def _review_frame(result) -> pd.DataFrame:
 def _pair_summary(pairs: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
     """Linked pairs per source pair with their mean probability (no record keys)."""
     linked = pairs[pairs["match_probability"] >= MATCH_THRESHOLD]
-    src = lambda s: s.str.split("|", n=1).str[0]  # noqa: E731
+
+    def src(side: str) -> pd.Series:  # Splink's source_l/r; from the id for forced-only pairs
+        known = linked.get(f"source_{side}", pd.Series(pd.NA, index=linked.index, dtype="str"))
+        ids = linked[f"unique_id_{side}"]
+        missing = known.isna()
+        if missing.any():
+            known = known.copy()
+            known[missing] = ids[missing].str.split("|", n=1).str[0]
+        return known
+
     return (
-        linked.assign(source_l=src(linked["unique_id_l"]), source_r=src(linked["unique_id_r"]))
+        linked.assign(source_l=src("l"), source_r=src("r"))
         .groupby(["source_l", "source_r"], as_index=False)
         .agg(pairs=("match_probability", "size"), mean_probability=("match_probability", "mean"))
     )
@@ -293,7 +469,7 @@ def golden(work: WorkArea, run_id: str) -> Report:
     """Golden record per child with field-level provenance."""
     from linkage.golden import build_golden
 
-    persons = linkage_persons(work)
+    persons = linked_persons(work)
     assignments = pd.read_parquet(work.linkage / "assignments.parquet")
     result = build_golden(persons, assignments, run_id)
     write_parquet_atomic(result.golden, work.golden / "golden.parquet")
@@ -315,11 +491,12 @@ def _reporting_date(months: pd.Series):
     return (pd.Timestamp(f"{latest[:4]}-{latest[4:]}-01") + pd.offsets.MonthEnd(0)).date()
 
 
-def _load_log(work: WorkArea, run_id: str) -> pd.DataFrame:
-    """One row per delivered file this run landed, with the standardisation counts of its month."""
+def _load_log(work: WorkArea, run_id: str, accounting: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per delivered file this run landed, with the standardisation counts of its month
+    (``accounting``: every source's standardisation accounting, read from the work area if None)."""
     manifest = RawZone(work.raw).manifest()
     mine = manifest[manifest["run_id"] == run_id]
-    accounting = read_standard(work, "accounting")
+    accounting = read_standard(work, "accounting") if accounting is None else accounting
     counts = (
         (
             accounting[accounting["run_id"] == run_id]
@@ -357,11 +534,20 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
     import os
 
     import duckdb
+    import pyarrow.parquet as pq
 
     from pipelines.store.publish import publish as publish_store
-    from pipelines.store.staging import PublishInput
+    from pipelines.store.staging import PERSON_COLUMNS, PublishInput
 
-    persons = linkage_persons(work)
+    # The large inputs are read as Arrow tables (and persons only in the columns a publish
+    # uses): DuckDB scans them where they lie, with no pandas conversion either way.
+    linked = work.linkage / LINKED_PERSONS_FILE
+    if linked.exists():
+        persons = pq.read_table(linked, columns=list(PERSON_COLUMNS))
+        months = persons["month"].to_pandas()
+    else:
+        persons = linked_persons(work)[list(PERSON_COLUMNS)]
+        months = persons["month"]
     events = {t: read_standard(work, t, latest_per_key=None) for t in EVENT_TABLES}
     with duckdb.connect(str(work.next_state_db), read_only=True) as con:
         state = {
@@ -370,23 +556,27 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
         }
     artefact_path = work.linkage / MODEL_FILE
     model = __import__("json").loads(artefact_path.read_text()) if artefact_path.exists() else {}
-    log = _load_log(work, run_id).assign(
+    accounting = read_standard(work, "accounting")
+    pair_summary = work.linkage / "pair_summary.parquet"
+    log = _load_log(work, run_id, accounting).assign(
         code_version=_code_version(),
         model_version=model.get("model_version"),
         model_sha256=model.get("sha256"),
         user=os.environ.get("TEUMTEM_USER") or getpass.getuser(),
     )
     tables = PublishInput(
-        golden=pd.read_parquet(work.golden / "golden.parquet"),
-        assignments=pd.read_parquet(work.linkage / "assignments.parquet"),
+        golden=pq.read_table(work.golden / "golden.parquet"),
+        assignments=pq.read_table(work.linkage / "assignments.parquet"),
         persons=persons,
         events=events,
-        provenance=pd.read_parquet(work.golden / "provenance.parquet"),
+        provenance=pq.read_table(work.golden / "provenance.parquet"),
         quarantine=read_standard(work, "quarantine"),
         load_log=log,
+        quality=accounting,
+        link_quality=pd.read_parquet(pair_summary) if pair_summary.exists() else None,
         **state,
     )
-    version = publish_store(work.store, tables, run_id, _reporting_date(persons["month"]))
+    version = publish_store(work.store, tables, run_id, _reporting_date(months))
     os.replace(work.next_state_db, work.state_db)  # the linkage state now matches what is published
     return Report(
         figures={

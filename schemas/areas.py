@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from schemas.names import phonetic_key
-from schemas.thai_text import as_text, extract_groups, map_distinct, normalise_thai
+from schemas.thai_text import as_text, extract_groups, join_text, map_distinct, normalise_thai
 
 _REFERENCE = Path(__file__).parent / "reference"
 # Patterns run on normalised text (single ASCII spaces) and avoid ``\s``/``\d`` so that pandas
@@ -137,7 +137,7 @@ def subdistrict_code_from_name(
         if district_codes is None
         else as_text(district_codes).reindex(names.index).str.strip()
     )
-    pair = names.str.cat(districts_, sep="\x1f", na_rep="").mask(names.isna())
+    pair = join_text([names, districts_], sep="\x1f", na_rep="").mask(names.isna())
 
     def find(u: pd.Series) -> pd.Series:
         both = u.str.split("\x1f", n=1, expand=True)

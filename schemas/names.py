@@ -110,12 +110,17 @@ def canonical_prefix(prefix: pd.Series) -> pd.Series:
     Returns:
         ``str`` Series of ``ด.ช.``/``ด.ญ.``/``นาย``/``น.ส.``/``นาง``; anything else is NA.
     """
-    s = normalise_thai(prefix)
-    code = s.str.fullmatch("[0-9]{1,3}", na=False)
-    out = _canon(s)
-    if code.any():
-        out = out.mask(code, s[code].str.zfill(3).map(PRENAME_CODES))
-    return out.astype("str")
+
+    def canon(u: pd.Series) -> pd.Series:
+        s = normalise_values(u)
+        code = s.str.fullmatch("[0-9]{1,3}", na=False)
+        out = _canon(s)
+        if code.any():
+            out = out.mask(code, s[code].str.zfill(3).map(PRENAME_CODES))
+        return out.astype("str")
+
+    # a prefix column holds a handful of distinct spellings
+    return map_distinct(as_text(prefix), canon).astype("str")
 
 
 def split_prefix(s: pd.Series, *, strip_glued_adult: bool = True) -> pd.DataFrame:
@@ -221,7 +226,7 @@ def romanise(s: pd.Series) -> pd.Series:
 
     def rom(u: pd.Series) -> pd.Series:
         thai = u.str.contains("[ก-๛]", regex=True, na=False)
-        done = pd.Series(romanise_values(u[thai]), index=u.index[thai], dtype="str")
+        done = pd.Series(romanise_values(u[thai].tolist()), index=u.index[thai], dtype="str")
         return _latin_clean(u.mask(thai, done))
 
     return map_distinct(normalise_thai(s), rom)

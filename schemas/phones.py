@@ -18,11 +18,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+from schemas.thai_text import PY_SPACE, thai_digits_to_ascii
+
+# ``\s`` spelled out (see ``PY_SPACE``), so that these patterns run in pyarrow.
+_WS = PY_SPACE
+_S = f"[{_WS}]"
 _EXTENSION = r"(?:ต่อ|ext\.?|EXT\.?|Ext\.?|x|X|#).*$"
-_SEPARATOR = r"\s*(?:,|;|/|หรือ|\sor\s).*$"
+_SEPARATOR = f"{_S}*(?:,|;|/|หรือ|{_S}or{_S}).*$"
 _NATIONAL = r"[689][0-9]{8}|[2-57][0-9]{7}"
-_EMPTY = r"[\s\-.()]*|-+|ไม่มี|ไม่ระบุ"
+_EMPTY = f"[{_WS}\\-.()]*|-+|ไม่มี|ไม่ระบุ"
+_INTERNATIONAL = f"{_S}*(?:\\+|00)?{_S}*66"
 
 
 def normalise_phone(raw: pd.Series) -> pd.DataFrame:
@@ -35,14 +40,18 @@ def normalise_phone(raw: pd.Series) -> pd.DataFrame:
         DataFrame aligned on ``raw.index`` with ``phone`` (``+66...`` or NA) and ``rule``
         (``invalid_phone`` or NA).
     """
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
-    text = pd.Series(uniques, dtype=object).map(_as_text).astype("str")
-    text = text.str.translate(_THAI_DIGITS).str.strip()
+    if isinstance(raw.dtype, pd.StringDtype):  # text already: nothing for _as_text to do
+        codes, uniques = pd.factorize(raw)
+        text = pd.Series(uniques, dtype="str")
+    else:
+        codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+        text = pd.Series(uniques, dtype=object).map(_as_text).astype("str")
+    text = thai_digits_to_ascii(text).str.strip()
     blank = text.isna() | text.str.fullmatch(_EMPTY).fillna(False)
     first = text.str.replace(_SEPARATOR, "", regex=True).str.replace(_EXTENSION, "", regex=True)
     digits = first.str.replace(r"[^0-9]", "", regex=True)
     # International prefix (+66, 66, 0066), then the trunk 0 some people still type after it.
-    international = first.str.match(r"\s*(?:\+|00)?\s*66").fillna(False) & (digits.str.len() >= 10)
+    international = first.str.match(_INTERNATIONAL).fillna(False) & (digits.str.len() >= 10)
     national = digits.mask(international, digits.str.replace(r"^(?:00)?66", "", regex=True))
     national = national.str.replace(r"^0", "", regex=True)
     ok = national.str.fullmatch(_NATIONAL).fillna(False) & ~blank

@@ -272,6 +272,12 @@ def romanise_text(text: str) -> str:
     return " ".join(res.split()) if " " in res else res
 
 
+# Whole value -> romanisation, shared by the sources of a load (one child's name comes from up to
+# five agencies). Bounded: emptied when full, so a long-lived process never grows without limit.
+_VALUES: dict[str, str] = {}
+_VALUES_MAX = 400_000
+
+
 def romanise_values(values: Iterable[str]) -> list[str]:
     """``romanise_text`` of each value; call it on distinct values only.
 
@@ -281,4 +287,14 @@ def romanise_values(values: Iterable[str]) -> list[str]:
     Returns:
         One romanisation per value, in order.
     """
-    return [romanise_text(v) for v in values]
+    memo = _VALUES
+    out = []
+    for v in values:
+        r = memo.get(v)
+        if r is None:
+            r = romanise_text(v)
+            if len(memo) >= _VALUES_MAX:
+                memo.clear()
+            memo[v] = r
+        out.append(r)
+    return out

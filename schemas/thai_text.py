@@ -30,6 +30,9 @@ _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 _CONTROL_SPACE = "[\\t\\n\\v\\f\\r]"
 _ASCII_SPACE = "[ \\t\\n\\v\\f\\r]+"
 _ANY_SPACE = "[ \\t\\n\\v\\f\\r\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+"
+# What Python's ``\s`` matches, as the body of a character class: pandas runs a pattern that uses
+# ``\s`` in Python's ``re`` row by row, and this spelled-out class runs in pyarrow instead.
+PY_SPACE = "\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _TONES = "\u0e48-\u0e4b"  # ่ ้ ๊ ๋
 _UPPER_VOWELS = "\u0e31\u0e34-\u0e37\u0e47"  # ั ิ ี ึ ื ็
 
@@ -150,6 +153,35 @@ def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=s.index)
 
 
+def join_text(parts: list[pd.Series], sep: str, na_rep: str | None = None) -> pd.Series:
+    """``parts[0].str.cat(parts[1:], sep=sep, na_rep=na_rep)`` for aligned text Series, in Arrow.
+
+    pandas joins text row by row in Python; pyarrow joins whole columns. As in ``str.cat``, a row
+    with a missing part is missing, unless ``na_rep`` stands in for missing parts.
+
+    Args:
+        parts: Text Series with the same index.
+        sep: Separator between parts.
+        na_rep: Text for a missing part; None makes the row missing.
+
+    Returns:
+        ``str`` Series indexed like ``parts[0]``.
+    """
+    arrays = []
+    for p in parts:
+        arr = pa.array(as_text(p).array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        arrays.append(arr.cast(pa.large_string()))
+    sep_ = pa.scalar(sep, pa.large_string())
+    if na_rep is None:
+        joined = pc.binary_join_element_wise(*arrays, sep_, null_handling="emit_null")
+    else:
+        joined = pc.binary_join_element_wise(
+            *arrays, sep_, null_handling="replace", null_replacement=na_rep
+        )
+    return pd.Series(joined, dtype="str", index=parts[0].index)
+
+
 def map_distinct_values(s: pd.Series, func: Callable[[str], object]) -> pd.Series:
     """Apply a scalar Python function once per distinct non-missing value of ``s``.
 
@@ -160,7 +192,7 @@ def map_distinct_values(s: pd.Series, func: Callable[[str], object]) -> pd.Serie
     Returns:
         Results broadcast back to every row, same index as ``s``.
     """
-    return map_distinct(s, lambda u: pd.Series([func(v) for v in u], dtype=object))
+    return map_distinct(s, lambda u: pd.Series([func(v) for v in u.tolist()], dtype=object))
 
 
 def thai_digits_to_ascii(s: pd.Series) -> pd.Series:

@@ -217,7 +217,7 @@ def add_provenance(
         if value is None:
             return pa.nulls(n, pa.string())
         if isinstance(value, str):
-            return pa.array(np.full(n, value, dtype=object), pa.string())
+            return _repeat_text(value, n)
         return pa.array(np.asarray(value, dtype=object), pa.string())
 
     prov = {
@@ -231,6 +231,15 @@ def add_provenance(
     for name in PROVENANCE:
         table = table.append_column(name, prov[name])
     return table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+
+
+def _repeat_text(value: str, n: int) -> pa.Array:
+    """``value`` ``n`` times as an Arrow string array, built from its buffers directly."""
+    data = value.encode("utf-8")
+    if len(data) * n >= 2**31:  # beyond 32-bit offsets: let Arrow build it
+        return pa.array(np.full(n, value, dtype=object), pa.string())
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(data))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
 
 
 _ARROW_TO_PANDAS = {

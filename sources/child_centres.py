@@ -7,7 +7,7 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-import openpyxl
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -16,6 +16,7 @@ from schemas.dates import parse_mixed_child_centre_date
 from schemas.models import DEVELOPMENT_RESULTS
 from schemas.names import prefix_sex, split_full_name
 from schemas.thai_text import normalise_thai
+from sources import xlsx
 from sources.base import ConformResult, ExtractError, RawBatch, add_provenance, relative_name
 from sources.common import (
     Quarantine,
@@ -143,15 +144,17 @@ def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
     if not data:
         raise ExtractError(rel, "empty file (0 bytes)", "Ask the agency to re-send it.")
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = xlsx.Workbook(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         raise ExtractError(
             rel,
             "not a readable .xlsx workbook",
             "Ask the agency to save it as an Excel workbook (.xlsx).",
         ) from None
-    frames, footers = [], 0
-    sha = hashlib.sha256(data).hexdigest()
+    # Consecutive sheets with the same columns become one table (one Arrow -> pandas conversion
+    # for the whole run rather than one per centre: a workbook holds hundreds of centres).
+    runs: list[_Run] = []
+    footers = 0
     try:
         for ws in wb.worksheets:
             header, rows, numbers, n_footer = _sheet_rows(ws, ws.title, rel)
@@ -166,27 +169,56 @@ def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
                 continue
             footers += n_footer
             named = [i for i, c in enumerate(header) if c]  # unnamed columns are layout
-            columns = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-            frame = pa.table({header[i]: pa.array(columns[i], pa.string()) for i in named})
-            frames.append(
-                add_provenance(
-                    frame,
-                    file=rel,
-                    sha256=sha,
-                    rows=numbers,
-                    run_id=run_id,
-                    month=month,
-                    sheet=ws.title,
-                )
-            )
+            names = [header[i] for i in named]
+            if not runs or runs[-1].names != names:
+                runs.append(_Run(names))
+            runs[-1].add([[r[i] for i in named] for r in rows], numbers, ws.title)
     finally:
         wb.close()
-    if not frames or not sum(len(f) for f in frames):
+    if not runs or not any(run.numbers for run in runs):
         raise ExtractError(
             rel, "empty file (no children on any sheet)", "Ask the agency to re-send the registers."
         )
-    table = pd.concat(frames, ignore_index=True)
-    return RawBatch({"child_centres": table}, notes={"footer_rows": footers, "sheets": len(frames)})
+    sha = hashlib.sha256(data).hexdigest()
+    frames = [run.frame(rel, sha, run_id, month) for run in runs]
+    table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    sheets = sum(run.sheets for run in runs)
+    return RawBatch({"child_centres": table}, notes={"footer_rows": footers, "sheets": sheets})
+
+
+class _Run:
+    """The rows of consecutive sheets that have the same named columns."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.rows: list[list[str]] = []
+        self.numbers: list[int] = []
+        self.titles: list[str] = []
+        self.sheets = 0
+
+    def add(self, rows: list[list[str]], numbers: list[int], title: str) -> None:
+        self.rows += rows
+        self.numbers += numbers
+        self.titles += [title] * len(rows)
+        self.sheets += 1
+
+    def frame(self, rel: str, sha: str, run_id: str, month: str) -> pd.DataFrame:
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.names)
+        table = pa.table(
+            {
+                name: pa.array(col, pa.string())
+                for name, col in zip(self.names, columns, strict=True)
+            }
+        )
+        return add_provenance(
+            table,
+            file=rel,
+            sha256=sha,
+            rows=self.numbers,
+            run_id=run_id,
+            month=month,
+            sheet=np.array(self.titles, dtype=object),
+        )
 
 
 def record_key(raw_df: pd.DataFrame) -> pd.Series:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.columns import PERSON
 from schemas.dates import COLUMNS as DATE_COLUMNS
@@ -24,7 +26,7 @@ from schemas.names import (
 )
 from schemas.phones import normalise_phone
 from schemas.pid import normalise_pid
-from schemas.thai_text import normalise_thai
+from schemas.thai_text import join_text, map_distinct, normalise_thai
 from sources.base import empty_quarantine, quarantine_frame, typed_persons
 
 
@@ -304,10 +306,17 @@ def sex_column(
 def guardian_name(full: pd.Series) -> pd.Series:
     """A guardian's ``given family`` without prefix, whether the prefix is glued or spaced."""
     parts = split_full_name(full)
-    name = parts["given_name"].where(
-        parts["family_name"].isna(), parts["given_name"] + " " + parts["family_name"]
-    )
-    return name.astype("str")
+    given, family = parts["given_name"], parts["family_name"]
+    # given.where(family.isna(), given + " " + family), in Arrow
+    both = join_text([given, family], sep=" ")
+    name = pc.if_else(pc.is_null(_arrow(family)), _arrow(given), _arrow(both))
+    return pd.Series(name, dtype="str", index=full.index)
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    arr = pa.array(s.astype("str").array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.cast(pa.large_string())
 
 
 def names_from_parts(
@@ -363,8 +372,7 @@ def measurement(
 ) -> pd.Series:
     """A number from text; non-numbers (``not_a_number``) and values outside [low, high]
     (``implausible_value``) are nulled and quarantined."""
-    text = raw_value.astype("str").str.strip().str.replace(",", ".", regex=False)
-    number = pd.to_numeric(text, errors="coerce").astype("float64")
+    number = map_distinct(raw_value.astype("str"), _to_number).astype("float64")
     bad_text = number.isna() & ~blank(raw_value)
     number = nulled(
         number, bad_text, raw_value, raw, key, q, field=field, rule="not_a_number", table=table
@@ -382,13 +390,22 @@ def measurement(
     )
 
 
+def _to_number(u: pd.Series) -> pd.Series:
+    # to_numeric converts text value by value: run once per distinct value (weights repeat)
+    text = u.str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
 def assemble_persons(source: str, month: str, key: pd.Series, columns: dict) -> pd.DataFrame:
     """Build the ``PERSON`` frame from the columns given (others NA) with standard dtypes."""
     index = key.index
     frame = pd.DataFrame({"source": source, "record_key": key, "month": month}, index=index)
     for col in PERSON[3:]:
         value = columns.get(col)
-        if isinstance(value, (pd.Series, pd.DataFrame)):
+        if isinstance(value, pd.Series) and len(value) == len(index):
+            # relabelled, not converted: text stays in Arrow (to_numpy made Python objects)
+            frame[col] = value.set_axis(index)
+        elif isinstance(value, (pd.Series, pd.DataFrame)):
             frame[col] = value.to_numpy() if len(value) == len(index) else value
         else:
             frame[col] = value if value is not None else np.nan

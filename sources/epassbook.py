@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pyarrow as pa
 from schemas.areas import is_valid_district_code, is_valid_subdistrict_code
 from schemas.dates import age_at, parse_iso
 from schemas.names import prefix_age_band
-from schemas.thai_text import normalise_thai
+from schemas.thai_text import join_text, normalise_thai
 from sources.base import ConformResult, RawBatch, add_provenance, quarantine_frame, relative_name
 from sources.common import (
     Quarantine,
@@ -67,16 +70,114 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def _flatten(doc: dict) -> list[list[str | None]]:
-    address = doc.get("address") if isinstance(doc.get("address"), dict) else {}
-    family = [_text(doc.get(k)) for k in FAMILY[:2]]
-    family += [_text(address.get(k)) for k in ADDRESS]
-    family += [_text(doc.get(k)) for k in FAMILY[2:]]
-    members = doc.get("members")
-    members = [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
-    if not members:  # kept as one row so the family is accounted for (conform quarantines it)
-        return [family + [None] * len(MEMBER)]
-    return [family + [_text(m.get(k)) for k in MEMBER] for m in members]
+def _text_column(values: list) -> pa.Array:
+    """One raw column as Arrow text; ``_text`` runs only on columns that are not all text.
+
+    A column of JSON integers only (``member_no``) or booleans only (``disability``) is cast by
+    Arrow, which spells them as ``_text`` does (``12``, ``true``, ``false``).
+    """
+    try:
+        return pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    try:
+        typed = pa.array(values)
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
+        typed = None
+    if typed is not None and (pa.types.is_int64(typed.type) or pa.types.is_boolean(typed.type)):
+        return typed.cast(pa.string())
+    return pa.array([_text(v) for v in values], pa.string())
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of acyclic dicts and lists
+    (it would rescan them again and again: ~25 % of the reading time of a large file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _problems_text(values: list) -> pa.Array:
+    """The ``problems`` lists as JSON text, each distinct list of codes dumped once."""
+    # Only lists of strings are remembered, so a hit is a list of the same strings (a str
+    # never equals a number or a boolean); a list holding a dict cannot be hashed: no lookup.
+    seen: dict[tuple, str] = {}
+    out = []
+    for v in values:
+        if type(v) is not list:
+            out.append(_text(v))
+            continue
+        key = tuple(v)
+        try:
+            text = seen.get(key)
+        except TypeError:
+            key, text = None, None
+        if text is None:
+            text = _text(v)
+            if key is not None and all(isinstance(x, str) for x in v):
+                seen[key] = text
+        out.append(text)
+    return pa.array(out, pa.string())
+
+
+# One decoder for every line; floats keep their JSON spelling.
+_DECODER = json.JSONDecoder(parse_float=str)
+
+
+def _flatten(docs: list[dict]) -> tuple[pa.Table, np.ndarray]:
+    """One row per member (a family without members: one row), family fields repeated.
+
+    Returns the table of ``COLUMNS`` as text and, per row, the index of its family in ``docs``.
+    """
+    addresses = [d.get("address") for d in docs]
+    addresses = [a if isinstance(a, dict) else {} for a in addresses]
+    members: list[dict | None] = []
+    counts = np.empty(len(docs), dtype=np.int64)
+    for i, doc in enumerate(docs):
+        ms = doc.get("members")
+        ms = [m for m in ms if isinstance(m, dict)] if isinstance(ms, list) else []
+        # kept as one row so the family is accounted for (conform quarantines it)
+        members.extend(ms or [None])
+        counts[i] = len(ms) or 1
+    family = np.repeat(np.arange(len(docs)), counts)
+    take = pa.array(family, pa.int64())
+    columns: dict[str, pa.Array] = {}
+    for c in COLUMNS:
+        if c in ADDRESS:
+            columns[c] = _text_column([a.get(c) for a in addresses]).take(take)
+        elif c == "problems":
+            columns[c] = _problems_text([d.get(c) for d in docs]).take(take)
+        elif c in FAMILY:
+            columns[c] = _text_column([d.get(c) for d in docs]).take(take)
+        else:
+            columns[c] = _text_column([m.get(c) if m is not None else None for m in members])
+    return pa.table(columns), family
+
+
+_BATCH = 20_000  # families parsed before they are turned into Arrow columns
+
+
+def _split_lines(text: str) -> Iterator[str]:
+    """``text.split("\\n")`` one line at a time (no list of every line of a large file)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
+def _flush(docs: list, lines: list, tables: list, rows: list) -> None:
+    """Flatten the families parsed so far into ``tables`` and their line numbers into ``rows``."""
+    table, family = _flatten(docs)
+    tables.append(table)
+    rows.append(np.asarray(lines, dtype=np.int64)[family])
+    docs.clear()
+    lines.clear()
 
 
 def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
@@ -98,29 +199,38 @@ def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
     data = Path(path).read_bytes()
     rel = relative_name(path, incoming)
     text = decode(data, rel, "utf-8")
-    rows: list[list[str | None]] = []
-    lines: list[int] = []
+    sha256 = hashlib.sha256(data).hexdigest()
+    del data
+    # Families are parsed and flattened _BATCH lines at a time: the parsed JSON of a whole
+    # large file (a million children) would hold gigabytes of Python dicts at once.
+    tables: list[pa.Table] = []
+    rows: list[np.ndarray] = []
     bad: list[int] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            doc = json.loads(line, parse_float=str)  # floats keep their JSON spelling
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            bad.append(number)
-            continue
-        flat = _flatten(doc)
-        rows.extend(flat)
-        lines.extend([number] * len(flat))
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-    table = pa.table({c: pa.array(v, pa.string()) for c, v in zip(COLUMNS, columns, strict=True)})
+    docs: list[dict] = []
+    lines: list[int] = []
+    with _gc_paused():
+        for number, line in enumerate(_split_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                doc = _DECODER.decode(line)
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict):
+                bad.append(number)
+                continue
+            docs.append(doc)
+            lines.append(number)
+            if len(docs) == _BATCH:
+                _flush(docs, lines, tables, rows)
+        if docs or not tables:
+            _flush(docs, lines, tables, rows)
+    del text
     raw = add_provenance(
-        table,
+        tables[0] if len(tables) == 1 else pa.concat_tables(tables),
         file=rel,
-        sha256=hashlib.sha256(data).hexdigest(),
-        rows=np.array(lines, dtype=np.int64),
+        sha256=sha256,
+        rows=np.concatenate(rows),
         run_id=run_id,
         month=month,
     )
@@ -175,7 +285,8 @@ def _members(df: pd.DataFrame, month: str) -> pd.DataFrame:
 
 def _parents(df: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """Per family: head's name and sex, and the mother's PID (female head or female spouse)."""
-    adults = df.assign(
+    # only the columns needed: filtering and sorting the whole raw frame copied every column
+    adults = df[["family_id", "relation", "cid"]].assign(
         name=(members["given_name"] + " " + members["family_name"].fillna("")).str.strip(),
         female=members["sex_text"].eq("หญิง").to_numpy(),
     )
@@ -277,7 +388,7 @@ def conform(raw: RawBatch, month: str, run_id: str) -> ConformResult:
             "mother_pid": parent_pid(mother.set_axis(df.index), df, key, q, table),
             "family_ref": df["family_id"].str.strip(),
             "address_text": normalise_thai(
-                df["house_no"].str.cat([df["soi"], df["road"]], sep=" ", na_rep="")
+                join_text([df["house_no"], df["soi"], df["road"]], sep=" ", na_rep="")
             ),
             **area,
         },
@@ -292,8 +403,9 @@ def conform(raw: RawBatch, month: str, run_id: str) -> ConformResult:
 
 def _problems(raw_df: pd.DataFrame, month: str, q: Quarantine) -> pd.DataFrame:
     """One row per (family, problem code) from the families in the batch."""
-    fam = raw_df.drop_duplicates("family_id").dropna(subset=["family_id"])
-    parsed = fam["problems"].map(_json_list, na_action="ignore")
+    used = ["family_id", "surveyed_at", "income_per_month", "problems", "_file", "_row"]
+    fam = raw_df[used].drop_duplicates("family_id").dropna(subset=["family_id"])
+    parsed = _json_lists(fam["problems"])
     bad = parsed.isna() & ~blank(fam["problems"])
     q.add(
         bad,
@@ -324,6 +436,16 @@ def _problems(raw_df: pd.DataFrame, month: str, q: Quarantine) -> pd.DataFrame:
     )
     out["problem"] = out["problem"].astype("str").str.strip().str.upper()
     return out.reset_index(drop=True)
+
+
+def _json_lists(text: pd.Series) -> pd.Series:
+    """``_json_list`` of each value, parsed once per distinct text (missing stays missing)."""
+    codes, uniques = pd.factorize(text)
+    table = np.empty(len(uniques) + 1, dtype=object)  # filled one by one: the lists stay lists
+    for i, value in enumerate(uniques):
+        table[i] = _json_list(value)
+    table[-1] = np.nan
+    return pd.Series(table[codes], index=text.index, dtype=object)
 
 
 def _json_list(text: str) -> list | None:

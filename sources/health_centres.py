@@ -10,7 +10,7 @@ import pandas as pd
 from schemas.areas import district_of_subdistrict
 from schemas.dates import age_at, parse_yyyymmdd
 from schemas.names import canonical_prefix
-from schemas.thai_text import normalise_thai
+from schemas.thai_text import join_text, normalise_thai
 from sources.base import ConformResult, RawBatch, empty_event, empty_persons
 from sources.common import (
     Quarantine,
@@ -154,7 +154,7 @@ def _person(df: pd.DataFrame, month: str, q: Quarantine) -> tuple[pd.DataFrame, 
             **date_columns(birth, df["BIRTH"], df, key, q, table),
             "guardian_phone": phone_column(df["MOBILE"], df, key, q, table),
             "mother_pid": parent_pid(df["MOTHER"], df, key, q, table),
-            "address_text": normalise_thai(df["HOUSE_NO"].str.cat(df["ROAD"], sep=" ")),
+            "address_text": normalise_thai(join_text([df["HOUSE_NO"], df["ROAD"]], sep=" ")),
             "district_code": district,
             "subdistrict_code": tambon.where(district.notna()),
         },

@@ -9,40 +9,34 @@ again, whatever its name. The incoming folder is only ever read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from sources.base import ExtractError, RawBatch, empty_quarantine, sha256_file
+from sources.manifest import MANIFEST_COLUMNS, Manifest
 from sources.registry import SOURCES
 
-__all__ = ["ExtractError", "RawZone", "LandResult", "discover", "land_incoming", "sha256_file"]
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "ExtractError",
+    "RawZone",
+    "LandResult",
+    "discover",
+    "land_incoming",
+    "sha256_file",
+]
 
 DISCOVER_COLUMNS = ("source", "table", "path", "file", "month", "extra", "kind", "status", "reason")
-MANIFEST_COLUMNS = (
-    "source",
-    "table",
-    "file",
-    "extra",
-    "sha256",
-    "month",
-    "rows",
-    "quarantined",
-    "run_id",
-    "landed_at",
-    "status",
-    "problem",
-    "notes",
-)
 
 
 def _month_problem(month: str, today: dt.date) -> str | None:
@@ -140,20 +134,22 @@ class RawZone:
         <root>/<source>/<table>/month=<YYYYMM>/<sha256[:16]>.parquet
         <root>/<source>/_quarantine/month=<YYYYMM>/<sha256[:16]>.parquet   rows rejected on read
         <root>/_manifest.parquet                                one row per landed file
+
+    A delivery with no rows rejected on read has no ``_quarantine`` file.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._manifest = self.root / "_manifest.parquet"
+        self._manifest = Manifest(self.root / "_manifest.parquet", self.root / "_manifest.lock")
 
     def manifest(self) -> pd.DataFrame:
         """Every landing recorded so far (``MANIFEST_COLUMNS``)."""
-        if not self._manifest.exists():
-            return pd.DataFrame({c: pd.Series([], dtype="str") for c in MANIFEST_COLUMNS}).astype(
-                {"rows": "Int64", "quarantined": "Int64", "landed_at": "datetime64[us, UTC]"}
-            )
-        return pd.read_parquet(self._manifest)
+        return self._manifest.frame()
+
+    def deferred_manifest(self) -> contextlib.AbstractContextManager[None]:
+        """Within this block, manifest rows are written once, when it ends (see ``Manifest``)."""
+        return self._manifest.deferred()
 
     def is_landed(self, sha256: str) -> bool:
         """Whether a delivery with this checksum has already been landed."""
@@ -169,34 +165,18 @@ class RawZone:
             ``("duplicate", other_file)`` for bytes already landed under another name. Files
             with no rows (a header-only delta) are never duplicates of each other.
         """
-        m = self.manifest()
-        landed = m[m["status"] == "landed"]
-        same = landed[landed["sha256"] == sha256]
-        if (same["file"] == file).any():
-            history = landed[landed["file"] == file].sort_values("landed_at")
-            return ("unchanged" if history["sha256"].iloc[-1] == sha256 else "restored"), None
-        carrying = same[same["rows"].fillna(0) + same["quarantined"].fillna(0) > 0]
-        if len(carrying):
-            return "duplicate", str(carrying["file"].iloc[0])
+        index = self._manifest.prior_rows()
+        same = index.by_sha.get(sha256, [])
+        if any(f == file for f, _ in same):
+            latest = index.latest[file][1]
+            return ("unchanged" if latest == sha256 else "restored"), None
+        carrying = [f for f, carries in same if carries]
+        if carrying:
+            return "duplicate", carrying[0]
         return "new", None
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.root / "_manifest.lock", "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     def _append(self, entry: dict) -> None:
-        new = pd.DataFrame([entry], columns=list(MANIFEST_COLUMNS)).astype(
-            self.manifest().dtypes.to_dict()
-        )
-        with self._locked():
-            current = self.manifest()
-            both = pd.concat([current, new], ignore_index=True) if len(current) else new
-            _write_atomic(both, self._manifest)
+        self._manifest.append(entry)
 
     def record(
         self,
@@ -264,7 +244,8 @@ class RawZone:
         part = f"month={month}/{sha256[:16]}.parquet"
         for table, df in batch.tables.items():
             _write_atomic(df, self.root / source / table / part)
-        _write_atomic(batch.quarantine, self.root / source / "_quarantine" / part)
+        if len(batch.quarantine):
+            _write_atomic(batch.quarantine, self.root / source / "_quarantine" / part)
         tables = list(batch.tables) or [""]
         rows = 0
         for table in tables:
@@ -342,6 +323,7 @@ class RawZone:
         paths = [
             self.root / source / "_quarantine" / f"month={month}/{s[:16]}.parquet" for s in shas
         ]
+        paths = [p for p in paths if p.exists()]  # none when no row was rejected on read
         quarantine = pd.concat([empty_quarantine(trace=True), _read_all(paths)], ignore_index=True)
         notes: dict[str, int] = {}
         for text in current.drop_duplicates("sha256")["notes"].dropna():
@@ -390,13 +372,27 @@ def _entry(
 def _write_atomic(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
+    if df.attrs:
+        df.to_parquet(tmp, index=False)
+    else:  # what to_parquet does, without its per-call cost (a month is ~150 small files)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        pq.write_table(table, tmp, compression="snappy")
     os.replace(tmp, path)
 
 
 def _read_all(paths: list[Path]) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in paths]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    """Raw tables of several deliveries as one frame.
+
+    Read as Arrow and converted once (a month of health-centre files is ~150 small files);
+    files whose schemas differ are concatenated by pandas, which unions their columns.
+    """
+    if not paths:
+        return pd.DataFrame()
+    tables = [pq.ParquetFile(p).read(use_threads=False) for p in paths]
+    if any(not t.schema.equals(tables[0].schema, check_metadata=True) for t in tables[1:]):
+        frames = [t.to_pandas() for t in tables]
+        return pd.concat(frames, ignore_index=True)
+    return pa.concat_tables(tables).to_pandas()
 
 
 def land_incoming(
@@ -427,41 +423,46 @@ def land_incoming(
         found = found[found["source"] == source]
     if month is not None:
         found = found[found["month"] == month]
-    out = []
-    for row in found.to_dict("records"):
-        result = {"sha256": None, "rows": 0, "quarantined": 0}
-        if row["status"] == "ok":
-            path = Path(row["path"])
-            sha = sha256_file(path)
-            result["sha256"] = sha
-            module = SOURCES[row["source"]]
-            try:
-                landed = zone.land(
-                    _read_if_new(zone, module, path, incoming, run_id, row["month"], sha),
-                    row["source"],
-                    row["month"],
-                    row["file"],
-                    sha,
-                    run_id,
-                    path,
-                )
-                result |= {"rows": landed.rows, "quarantined": landed.quarantined}
-                row = row | {"status": landed.status, "reason": landed.problem}
-            except ExtractError as err:
-                zone.record(
-                    source=row["source"],
-                    table=row["table"],
-                    file=row["file"],
-                    sha256=sha,
-                    month=row["month"],
-                    run_id=run_id,
-                    status="rejected",
-                    problem=str(err),
-                    delivered=path,
-                )
-                row = row | {"status": "rejected", "reason": str(err)}
-        out.append(row | result)
+    with zone.deferred_manifest():
+        out = [_land_one(row, incoming, zone, run_id) for row in found.to_dict("records")]
     return pd.DataFrame(out, columns=[*DISCOVER_COLUMNS, "sha256", "rows", "quarantined"])
+
+
+def _land_one(row: dict, incoming: Path, zone: RawZone, run_id: str) -> dict:
+    """Checksum, read and land one discovered file; its ``discover`` row with the outcome."""
+    result = {"sha256": None, "rows": 0, "quarantined": 0}
+    if row["status"] != "ok":
+        return row | result
+    path = Path(row["path"])
+    sha = sha256_file(path)
+    result["sha256"] = sha
+    module = SOURCES[row["source"]]
+    try:
+        landed = zone.land(
+            _read_if_new(zone, module, path, incoming, run_id, row["month"], sha),
+            row["source"],
+            row["month"],
+            row["file"],
+            sha,
+            run_id,
+            path,
+        )
+        result |= {"rows": landed.rows, "quarantined": landed.quarantined}
+        row = row | {"status": landed.status, "reason": landed.problem}
+    except ExtractError as err:
+        zone.record(
+            source=row["source"],
+            table=row["table"],
+            file=row["file"],
+            sha256=sha,
+            month=row["month"],
+            run_id=run_id,
+            status="rejected",
+            problem=str(err),
+            delivered=path,
+        )
+        row = row | {"status": "rejected", "reason": str(err)}
+    return row | result
 
 
 def _read_if_new(

@@ -8,7 +8,7 @@ import pandas as pd
 
 from schemas.areas import district_code_from_name, subdistrict_code_from_name
 from schemas.dates import parse_dmy
-from schemas.thai_text import normalise_thai
+from schemas.thai_text import PY_SPACE, join_text, normalise_thai
 from sources.base import ConformResult, RawBatch
 from sources.common import (
     Quarantine,
@@ -154,11 +154,12 @@ def conform(raw: RawBatch, month: str, run_id: str) -> ConformResult:
         table=table,
     )
     address = normalise_thai(
-        df["บ้านเลขที่"].str.cat(
+        join_text(
             [
+                df["บ้านเลขที่"],
                 df["ถนน/ซอย"],
                 "แขวง" + df["แขวง"],
-                "เขต" + df["เขต"].str.replace(r"^\s*เขต", "", regex=True),
+                "เขต" + df["เขต"].str.replace(f"^[{PY_SPACE}]*เขต", "", regex=True),
             ],
             sep=" ",
         )
@@ -191,7 +192,7 @@ def conform(raw: RawBatch, month: str, run_id: str) -> ConformResult:
             "subdistrict_code": subdistrict,
         },
     )
-    grade_text = df["ชั้น"].astype("str").str.replace(r"[\s.]", "", regex=True)
+    grade_text = df["ชั้น"].astype("str").str.replace(f"[{PY_SPACE}.]", "", regex=True)
     grade = grade_text.map(GRADES).astype("str")
     grade = nulled(
         grade,

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.columns import EVENT_TABLES, QUARANTINE
 from schemas.models import MODELS
@@ -71,11 +74,22 @@ def standardise(source_module: ModuleType, raw: RawBatch, month: str, run_id: st
     for table, frame in validated.items():
         # An event made from the same raw row as a person leaves with that person.
         if table not in primary and "record_key" in frame:
-            validated[table] = frame[frame["record_key"].isin(persons["record_key"])]
+            validated[table] = frame[_isin(frame["record_key"], persons["record_key"])]
             validated[table] = validated[table].reset_index(drop=True)
     accounting = _accounting(source_module, raw, result, persons, validated, rows_out)
     quarantine = pd.concat([p[list(QUARANTINE)] for p in parts], ignore_index=True)
     return ConformResult(persons, validated, quarantine.astype("str"), result.excluded, accounting)
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    arr = pa.array(s.astype("str").array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _isin(values: pd.Series, within: pd.Series) -> np.ndarray:
+    """``values.isin(within)`` for text, in Arrow: pandas turns ``within`` into a Python list."""
+    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(within))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _accounting(

@@ -95,8 +95,50 @@ def test_analytics_hold_no_identifiers_of_the_generated_children(month1, generat
     persons = pd.read_parquet(generated / "truth" / "persons.parquet")
     names = set(persons["given_name"].dropna()) | set(persons["family_name"].dropna())
     assert len(names) > 100
-    analytics = scan_for_identifiers(store / "analytics.duckdb", store / "parquet" / "analytics", names)
+    analytics = scan_for_identifiers(
+        store / "analytics.duckdb", store / "parquet" / "analytics", names
+    )
     assert analytics == []
     # the same scan does find them where they belong: the restricted identity database
     identity = scan_for_identifiers(store / "identity.duckdb", None, names)
     assert {h.kind for h in identity} >= {"pid", "name"}
+
+
+def test_quality_tables_match_the_accounting_and_the_linked_pairs(month1):
+    store = month1["store"]
+    work = store / "work"
+    with duckdb.connect(str(store / "analytics.duckdb"), read_only=True) as con:
+        summary = con.sql("select * from quality_summary").df()
+        pairs = con.sql("select * from link_quality").df()
+        coverage = con.sql("select * from link_coverage").df()
+        by_rule = con.sql("select * from quarantine_by_rule").df()
+    # every delivered row is standardised, excluded (adults) or quarantined
+    parts = summary[["standardised", "excluded_not_children", "quarantined"]].sum(axis=1)
+    assert (summary["rows_in"] == parts).all()
+    # and they are the standardisation accounting of the work area, table by table
+    accounting = pd.concat(map(pd.read_parquet, work.glob("standard/*/accounting/*.parquet")))
+    accounting = accounting.rename(columns={"table": "raw_table"})
+    cols = ["source", "month", "raw_table", "rows_in", "standardised"]
+    published = summary.rename(columns={"excluded_not_children": "excluded"})
+    key = cols[:3]
+    assert (
+        published[[*cols, "excluded"]].sort_values(key).to_numpy().tolist()
+        == accounting[[*cols, "excluded"]].sort_values(key).to_numpy().tolist()
+    )
+    assert set(summary["source"]) == set(month1["ids_first"]["source"])
+    assert summary["month"].unique().tolist() == ["202605"]
+    # quarantine counted by rule, entry for entry
+    quarantine = pd.concat(map(pd.read_parquet, work.glob("standard/*/quarantine/*.parquet")))
+    assert by_rule["entries"].sum() == len(quarantine) > 0
+    # one row per unordered source pair the link stage counted, the same linked-pair total
+    linked = pd.read_parquet(work / "linkage" / "pair_summary.parquet")
+    unordered = {tuple(sorted(p)) for p in zip(linked["source_l"], linked["source_r"], strict=True)}
+    assert set(zip(pairs["source_l"], pairs["source_r"], strict=True)) == unordered
+    assert {("epassbook", "schools"), ("health_centres", "schools")} <= unordered
+    assert pairs["linked_pairs"].sum() == linked["pairs"].sum()
+    assert pairs["mean_probability"].between(0.5, 1).all()
+    # link coverage counts every linked record once
+    assert coverage.set_index("source")["records"].to_dict() == (
+        month1["ids_first"]["source"].value_counts().to_dict()
+    )
+    assert (coverage["linked_to_other_source"] <= coverage["records"]).all()

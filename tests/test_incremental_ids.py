@@ -60,16 +60,69 @@ def loads(tmp_path_factory) -> dict:
     run_load(incoming, b, progress=_quiet)
     seconds["b_month1"] = time.perf_counter() - start
     b1 = _xref(b)
+    c = root / "c"
+    shutil.copytree(b, c, symlinks=True)
     start = time.perf_counter()
     try:
-        run_load(both, a, progress=_quiet)
+        month2 = run_load(both, a, progress=_quiet)
         error = None
     except Exception as err:  # noqa: BLE001 - asserted in test_month1_ids_survive_month2_load
-        error = err
+        error, month2 = err, None
     seconds["a_month2"] = time.perf_counter() - start
+    start = time.perf_counter()
+    full = run_load(both, c, progress=_quiet, full_relink=True)
+    seconds["c_month2_full_relink"] = time.perf_counter() - start
     print(f"load seconds: {seconds}")
+    link = "linkage/linked_records"
     return {"a1": a1, "a2": _xref(a), "error": error, "b1": b1, "b": b, "in1": incoming,
-            "seconds": seconds}
+            "seconds": seconds, "c2": _xref(c), "gen": gen, "a": a,
+            "link2": month2.stages[link] if month2 else {}, "link_full": full.stages[link]}
+
+
+def test_month2_links_incrementally(loads):
+    link = loads["link2"]
+    assert link["linkage_mode"] == "incremental"
+    # Month 2 re-delivers the snapshot registers: only new or changed records are scored.
+    assert 0 < link["records_scored_as_new"] < 0.2 * link["rows"]
+    assert link["records_reclustered"] < 0.5 * link["rows"]
+    assert link["scored_pairs_this_run"] < link["scored_pairs"]
+    assert loads["link_full"]["linkage_mode"] == "full: asked for"
+    assert loads["link_full"]["records_scored_as_new"] == loads["link_full"]["rows"]
+
+
+def test_snapshot_registers_mark_children_who_left(loads):
+    """A school roster record missing from month 2's roster is kept, linked and marked left."""
+    with duckdb.connect(str(loads["a"] / "identity.duckdb"), read_only=True) as con:
+        xref = con.sql(
+            "select source, record_key, child_id, snapshot_status, left_after_month, months"
+            " from source_xref"
+        ).df()
+    truth = pd.read_parquet(loads["gen"] / "truth" / "records.parquet")
+    months = truth.groupby(["source", "record_key"])["month"].agg(set).reset_index()
+    gone = months[months["month"].map(lambda m: m == {M1})]
+    for source in ("schools", "child_centres"):
+        expected = set(gone.loc[gone["source"] == source, "record_key"])
+        mine = xref[xref["source"] == source]
+        left = set(mine.loc[mine["snapshot_status"] == "left", "record_key"])
+        assert left == expected & set(mine["record_key"]), source
+        assert (mine.loc[mine["snapshot_status"] == "left", "left_after_month"] == M1).all()
+        assert mine["child_id"].notna().all()
+        current = mine[mine["snapshot_status"] == "current"]
+        assert current["months"].map(lambda m: M2 in list(m)).all()
+    assert len(left) > 0 or len(expected) == 0
+    assert xref.loc[xref["source"].isin(["cpis", "epassbook"]), "snapshot_status"].isna().all()
+
+
+def test_incremental_link_equals_full_relink(loads):
+    """Scoring only new records and re-clustering what they touch groups records exactly as a
+    full re-link of both months does."""
+    assert _partition(loads["a2"]) == _partition(loads["c2"])
+
+
+def test_full_relink_keeps_month1_ids(loads):
+    merged = loads["b1"].merge(loads["c2"], on=["source", "record_key"], suffixes=("_1", "_2"))
+    assert len(merged) == len(loads["b1"])
+    assert float((merged["child_id_1"] == merged["child_id_2"]).mean()) >= 0.99
 
 
 def test_month1_ids_survive_month2_load(loads):

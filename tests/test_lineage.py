@@ -123,6 +123,7 @@ def test_outputs_carry_schema_column_lineage_and_checks(events: list[dict]) -> N
     checks = child["outputFacets"]["dataQualityAssertions"]["assertions"]
     assert [(a["assertion"], a["success"]) for a in checks] == [
         ("row_count", True),
+        ("parquet_copy_identical", True),
         ("no_identifiers", True),
         ("no_oversized_clusters", True),
     ]

@@ -21,10 +21,11 @@ import pytest
 
 import pipelines.store.publish as publish_mod
 from pipelines.store import lineage
-from pipelines.store.checks import PublishCheckError
+from pipelines.store.agreements import load_agreements
+from pipelines.store.checks import PublishCheckError, check_version, content_hash
 from pipelines.store.loadlog import read_load_log, read_run_record
 from pipelines.store.publish import current_version, list_versions, publish
-from pipelines.store.sample import load_log, small_input
+from pipelines.store.sample import accounting, load_log, small_input
 
 
 def _published(root: Path) -> Path:
@@ -183,3 +184,141 @@ def test_store_library_does_not_import_dagster() -> None:
         "pipelines.store.synthetic; assert 'dagster' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def _rows(path: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def test_quality_tables_add_up_and_carry_no_identifiers(store: Path) -> None:
+    analytics = store / "analytics.duckdb"
+    summary = _rows(
+        analytics,
+        "SELECT source, month, raw_table, rows_in, standardised, excluded_not_children, "
+        "quarantined, quarantined_on_read, quarantined_on_conform, quarantined_on_validate "
+        "FROM quality_summary ORDER BY ALL",
+    )
+    # every delivered table of every month, as the accounting of the small world says
+    expected = (
+        accounting(("202402", "202403"))
+        .rename(columns={"table": "raw_table", "excluded": "excluded_not_children"})
+        .sort_values(["source", "month", "raw_table"])
+    )
+    assert [(s, m, t) for s, m, t, *_ in summary] == list(
+        expected[["source", "month", "raw_table"]].itertuples(index=False, name=None)
+    )
+    for row, (_, exp) in zip(summary, expected.iterrows(), strict=True):
+        _, _, _, rows_in, std, excl, quar, q_read, q_conf, q_val = row
+        assert (rows_in, std, excl) == tuple(
+            exp[["rows_in", "standardised", "excluded_not_children"]]
+        )
+        assert quar == q_read + q_conf + q_val
+        assert rows_in == std + excl + quar  # every delivered row accounted for
+    # health centres in March: 12 + 9 + 4 rows in, 8 adults excluded, 2 quarantined
+    assert _rows(
+        analytics,
+        "SELECT sum(rows_in), sum(excluded_not_children), sum(quarantined) FROM quality_summary "
+        "WHERE source = 'health_centres' AND month = '202403'",
+    ) == [(25, 8, 2)]
+    assert _rows(analytics, "SELECT * FROM quarantine_by_rule") == [
+        ("schools", "202403", "pid", "bad_check", "value", 1)
+    ]
+    # pairs come in either order from linkage: published once per unordered pair
+    assert _rows(analytics, "SELECT * FROM link_quality ORDER BY ALL") == [
+        ("child_centres", "health_centres", 1, 0.95),
+        ("cpis", "schools", 1, 0.97),
+        ("health_centres", "schools", 1, 0.99),
+    ]
+    # A (schools + health), B (schools + cpis), C (child centres + health) span two agencies
+    assert _rows(analytics, "SELECT * FROM link_coverage ORDER BY source") == [
+        ("child_centres", 1, 1, 1, 1.0),
+        ("cpis", 2, 2, 1, 0.5),
+        ("epassbook", 1, 1, 0, 0.0),
+        ("health_centres", 3, 3, 2, 0.6667),
+        ("schools", 7, 7, 2, 0.2857),
+    ]
+    for table in ("quality_summary", "quarantine_by_rule", "link_quality", "link_coverage"):
+        assert (store / "parquet" / "analytics" / f"{table}.parquet").exists()
+    manifest = json.loads((current_version(store) / "manifest.json").read_text())
+    assert manifest["rows"]["analytics.quality_summary"] == 8
+    assert all(a["success"] for a in manifest["checks"]["analytics.quality_summary"])
+
+
+def test_link_quality_merges_both_orders_of_a_pair(tmp_path: Path) -> None:
+    tables = small_input()
+    tables.link_quality = pd.DataFrame(
+        {
+            "source_l": ["schools", "health_centres", "schools"],
+            "source_r": ["health_centres", "schools", "schools"],
+            "pairs": [3, 1, 2],
+            "mean_probability": [0.9, 0.5, 0.99],
+        }
+    )
+    publish(tmp_path / "store", tables, "run-q", "2024-03-31")
+    # (3 * 0.9 + 1 * 0.5) / 4 = 0.8; a source with itself is a within-agency duplicate
+    assert _rows(tmp_path / "store" / "analytics.duckdb", "SELECT * FROM link_quality") == [
+        ("health_centres", "schools", 4, 0.8),
+        ("schools", "schools", 2, 0.99),
+    ]
+
+
+def test_content_hash_taken_before_writing_is_the_written_versions(store: Path) -> None:
+    version = current_version(store)
+    manifest = json.loads((version / "manifest.json").read_text())
+    digest, per_table = content_hash(version, load_agreements())
+    assert (digest, per_table) == (manifest["content_hash"], manifest["table_hashes"])
+
+
+def test_parquet_copy_must_hold_the_scanned_rows(store: Path, tmp_path: Path) -> None:
+    version = Path(shutil.copytree(current_version(store), tmp_path / "v", symlinks=True))
+    manifest = json.loads((version / "manifest.json").read_text())
+    rows = {k: v for k, v in manifest["rows"].items() if k != "identity.lineage_events"}
+    assert check_version(version, rows, set())  # as written: passes
+    pq = version / "parquet" / "analytics" / "child.parquet"
+    with duckdb.connect() as con:  # same row count, one district changed
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN child_id = 'CAAAAAAAAAAAA' THEN '1099' "
+            f"ELSE district_code END AS district_code) FROM read_parquet('{pq}')) "
+            f"TO '{pq}.new' (FORMAT parquet)"
+        )
+    os.replace(f"{pq}.new", pq)
+    with pytest.raises(
+        PublishCheckError, match="analytics.child: Parquet copy holds the same rows"
+    ):
+        check_version(version, rows, set())
+
+
+def test_golden_value_kept_only_where_its_source_permits_it(tmp_path: Path) -> None:
+    # G-codes are shared by schools only (agreements). B: schools + cpis, G: schools only,
+    # A: schools + health, E: cpis only.
+    tables = small_input()
+    gcode = {c: f"G1000000000{i:02d}" for i, c in enumerate("BGAE")}
+    tables.golden["gcode"] = tables.golden["child_id"].str[1].map(gcode)
+    came_from = {"B": "schools", "E": "cpis"}  # A and G: no provenance row for the G-code
+    tables.provenance = pd.concat(
+        [
+            tables.provenance,
+            pd.DataFrame(
+                {
+                    "child_id": [f"C{c * 12}" for c in came_from],
+                    "field": "gcode",
+                    "value_source": list(came_from.values()),
+                    "value_record_key": "k",
+                    "run_id": "run-1",
+                    "rule": "first",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    publish(tmp_path / "store", tables, "run-g", "2024-03-31")
+    got = dict(
+        _rows(
+            tmp_path / "store" / "identity.duckdb",
+            "SELECT child_id[2], gcode FROM golden_identity WHERE child_id[2] IN ('A','B','E','G')",
+        )
+    )
+    # B: from schools although cpis, which may not share it, is linked too; E: from cpis;
+    # G: no provenance, only schools linked; A: no provenance, health linked too
+    assert got == {"B": gcode["B"], "E": None, "G": gcode["G"], "A": None}

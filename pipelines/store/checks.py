@@ -13,6 +13,7 @@ from pipelines.store.identity import RUN_METADATA_COLUMNS, RUN_METADATA_TABLES
 from pipelines.store.privacy import connect, scan_for_identifiers
 
 DATABASES = ("identity", "analytics")
+_ROW_HASH = "count(*), coalesce(sum(hash(r)::HUGEINT), 0)"  # of the rows r, in any order
 
 
 class PublishCheckError(RuntimeError):
@@ -35,34 +36,64 @@ def _relations(con, db: str, views: bool = True) -> list[str]:
     return sorted(r[0] for r in con.execute(q).fetchall())
 
 
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_hash(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """Order-independent hash of one relation's rows (run metadata columns left out) and of its
+    column names and types."""
+    cols = [
+        (r[0], r[1])
+        for r in con.execute(f"DESCRIBE {relation}").fetchall()
+        if r[0] not in RUN_METADATA_COLUMNS
+    ]
+    select = ", ".join(_quote(c) for c, _ in cols)
+    n, h = con.execute(f"SELECT {_ROW_HASH} FROM (SELECT {select} FROM {relation}) r").fetchone()
+    return hashlib.sha256(json.dumps([cols, n, str(h)]).encode()).hexdigest()
+
+
+def relation_hashes(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> dict[str, str]:
+    """:func:`content_hash`'s per-table hashes, computed from relations in ``con`` before they
+    are written (``<db>.<table>`` -> relation name; run metadata tables are left out)."""
+    return {
+        key: _table_hash(con, rel)
+        for key, rel in relations.items()
+        if key.split(".", 1)[1] not in RUN_METADATA_TABLES
+    }
+
+
+def combined_hash(per_table: dict[str, str], agreements: dict[str, Agreement]) -> str:
+    """The content hash of a version: its table hashes plus the agreement file hashes."""
+    basis = {"tables": per_table, "agreements": {s: a.sha256 for s, a in agreements.items()}}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
 def content_hash(version: Path, agreements: dict[str, Agreement]) -> tuple[str, dict[str, str]]:
-    """Order-independent hash of every data table of a version (run metadata left out).
+    """Order-independent hash of every data table of a written version (run metadata left out).
 
     Returns:
         The overall hash (tables + agreement file hashes) and one hash per ``<db>.<table>``.
     """
-    per_table = {}
     with connect() as con:
         attach_both(con, version)
-        for db in DATABASES:
-            for t in _relations(con, db, views=False):
-                if t in RUN_METADATA_TABLES:
-                    continue
-                cols = [
-                    (r[0], r[1])
-                    for r in con.execute(f"DESCRIBE {db}.{t}").fetchall()
-                    if r[0] not in RUN_METADATA_COLUMNS
-                ]
-                select = ", ".join('"' + c + '"' for c, _ in cols)
-                n, h = con.execute(
-                    f"SELECT count(*), coalesce(sum(hash(r)::HUGEINT), 0) "
-                    f"FROM (SELECT {select} FROM {db}.{t}) r"
-                ).fetchone()
-                per_table[f"{db}.{t}"] = hashlib.sha256(
-                    json.dumps([cols, n, str(h)]).encode()
-                ).hexdigest()
-    basis = {"tables": per_table, "agreements": {s: a.sha256 for s, a in agreements.items()}}
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest(), per_table
+        relations = {
+            f"{db}.{t}": f"{db}.{t}" for db in DATABASES for t in _relations(con, db, views=False)
+        }
+        per_table = relation_hashes(con, relations)
+    return combined_hash(per_table, agreements), per_table
+
+
+def _parquet_differs(con: duckdb.DuckDBPyConnection, key: str, pq: Path) -> bool:
+    """Whether a Parquet copy holds other rows than its table or view (every column compared,
+    read back as the table's types)."""
+    cols = con.execute(f"DESCRIBE {key}").fetchall()
+    cast = ", ".join(f"CAST({_quote(c)} AS {t}) AS {_quote(c)}" for c, t, *_ in cols)
+    table = con.execute(f"SELECT {_ROW_HASH} FROM (SELECT * FROM {key}) r").fetchone()
+    copy = con.execute(
+        f"SELECT {_ROW_HASH} FROM (SELECT {cast} FROM read_parquet({sql_path(pq)})) r"
+    ).fetchone()
+    return table != copy
 
 
 def _assert(name: str, ok: bool, actual, expected, assertion: str = "custom") -> dict:
@@ -82,9 +113,14 @@ def check_version(version: Path, rows: dict[str, int], names: set[str]) -> dict[
     Returns:
         ``<db>.<table>`` -> the assertions run on it (OpenLineage DataQualityAssertions form).
 
+    The identifier scan reads every analytics table once, in the database; each Parquet copy is
+    proven to hold the same rows (count and an order-independent hash of every column), so it
+    holds no more than what was scanned.
+
     Raises:
-        PublishCheckError: a row count differs, an identifier is in analytics, or the linkage
-            map and the child table do not cover the same children.
+        PublishCheckError: a row count differs, a Parquet copy differs from its table, an
+            identifier is in analytics, or the linkage map and the child table do not cover the
+            same children.
     """
     out: dict[str, list[dict]] = {}
     with connect() as con:
@@ -109,6 +145,19 @@ def check_version(version: Path, rows: dict[str, int], names: set[str]) -> dict[
                     "row_count",
                 )
             ]
+            if db == "analytics" and n_pq is not None:
+                # the identifier scan reads the database; its Parquet copy must hold the same rows
+                differs = n != n_pq or _parquet_differs(con, key, pq)
+                out[key].append(
+                    _assert(
+                        "Parquet copy holds the same rows",
+                        not differs,
+                        differs,
+                        False,
+                        "parquet_copy_identical",
+                    )
+                )
+        tables = set(_relations(con, "analytics", views=False))
         cover = con.execute("""SELECT
             (SELECT count(*) FROM identity.golden_identity g ANTI JOIN identity.source_xref x
                USING (child_id)),
@@ -127,9 +176,10 @@ def check_version(version: Path, rows: dict[str, int], names: set[str]) -> dict[
     )
     for label, n in zip(labels, cover, strict=True):
         out.setdefault("identity.source_xref", []).append(_assert(label, n == 0, n, 0))
-    hits = scan_for_identifiers(
-        version / "analytics.duckdb", version / "parquet" / "analytics", names
-    )
+    # Tables are scanned in the database, views (not stored there) through their Parquet copy.
+    views = [k.split(".")[1] for k in rows if k.startswith("analytics.")]
+    views = [version / "parquet" / "analytics" / f"{v}.parquet" for v in views if v not in tables]
+    hits = scan_for_identifiers(version / "analytics.duckdb", None, names, parquet_files=views)
     for key in [k for k in rows if k.startswith("analytics.")]:
         mine = [h for h in hits if h.table == key.split(".")[1]]
         out[key].append(

@@ -1,8 +1,9 @@
 """The restricted identity database: the linkage map and golden identifiers (data officers only).
 
 Tables: ``source_xref`` (one row per linked source record: child_id, source, record_key, the
-months the record was delivered, match information, ``run_id`` of the run that first published
-the link), ``golden_identity`` (golden identifiers, each value only if its source's agreement
+months the record was delivered, ``snapshot_status`` (``current`` / ``left`` for school rosters,
+centre and health-centre registers: is the record on its register's latest snapshot) and
+``left_after_month``, match information, ``run_id`` of the run that first published the link), ``golden_identity`` (golden identifiers, each value only if its source's agreement
 permits it here), ``golden_provenance``, ``child_registry``, ``registry_events``,
 ``review_decisions``, ``review_queue``, ``quarantine``, ``load_log``, ``lineage_events``.
 """
@@ -71,12 +72,27 @@ def build_identity_tables(
     ``lineage_all``. ``previous`` is the current version's identity.duckdb: a link already
     published keeps the ``run_id`` of the run that first published it.
     """
+    assigned = _columns(con, "in_assignments")
+    history = {"first_month", "last_month", "months"} <= set(assigned)
     extra = [
         c
-        for c in _columns(con, "in_assignments")
-        if c not in ("source", "record_key", "child_id", "run_id")
+        for c in assigned
+        if c not in ("source", "record_key", "child_id", "run_id", "first_month", "last_month")
+        and c != "months"
     ]
-    has_run = "run_id" in _columns(con, "in_assignments")
+    has_run = "run_id" in assigned
+    # The link stage records every month a record was delivered in (in_persons holds only the
+    # latest month of each record).
+    months = (
+        """SELECT DISTINCT source::VARCHAR AS source, record_key::VARCHAR AS record_key,
+                  first_month::VARCHAR AS first_month, last_month::VARCHAR AS last_month,
+                  months::VARCHAR[] AS months FROM in_assignments"""
+        if history
+        else """SELECT source::VARCHAR AS source, record_key::VARCHAR AS record_key,
+                   min(month::VARCHAR) AS first_month, max(month::VARCHAR) AS last_month,
+                   list_sort(list_distinct(list(month::VARCHAR))) AS months
+            FROM in_persons GROUP BY ALL"""
+    )
     prev_join, prev_run = "", "NULL"
     if previous is not None and previous.exists():
         con.execute(f"ATTACH '{previous.as_posix()}' AS prev_identity (READ_ONLY)")
@@ -86,11 +102,7 @@ def build_identity_tables(
         prev_run = "p.run_id"
     first_run = f"coalesce({'a.run_id::VARCHAR, ' if has_run else ''}{prev_run}, '{run_id}')"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE id_source_xref AS
-        WITH months AS (
-            SELECT source::VARCHAR AS source, record_key::VARCHAR AS record_key,
-                   min(month::VARCHAR) AS first_month, max(month::VARCHAR) AS last_month,
-                   list_sort(list_distinct(list(month::VARCHAR))) AS months
-            FROM in_persons GROUP BY ALL),
+        WITH months AS ({months}),
         a AS (SELECT DISTINCT ON (source::VARCHAR, record_key::VARCHAR, child_id::VARCHAR) *
               FROM in_assignments WHERE child_id IS NOT NULL)
         SELECT x.child_id, x.source, x.record_key, m.first_month, m.last_month, m.months,

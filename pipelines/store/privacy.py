@@ -17,6 +17,7 @@ space-separated words is one of them. Tokens mixing letters and digits (opaque i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +113,10 @@ def _scan_relation(con, location: str, table: str, rel: str, has_names: bool) ->
 
 
 def scan_for_identifiers(
-    duckdb_path: Path | str | None, parquet_dir: Path | str | None, names: set[str] | None = None
+    duckdb_path: Path | str | None,
+    parquet_dir: Path | str | None,
+    names: set[str] | None = None,
+    parquet_files: Iterable[Path | str] = (),
 ) -> list[Hit]:
     """Find identifiers in every table of a DuckDB file and every Parquet file under a folder.
 
@@ -120,6 +124,7 @@ def scan_for_identifiers(
         duckdb_path: a DuckDB database (opened read-only), or None.
         parquet_dir: a folder searched recursively for ``*.parquet``, or None.
         names: personal names to look for (names shorter than 2 characters are ignored).
+        parquet_files: further Parquet files to scan.
 
     Returns:
         One :class:`Hit` per (table, column, kind) with at least one cell found; empty if clean.
@@ -142,10 +147,10 @@ def scan_for_identifiers(
                     con, str(duckdb_path), table, f'scanned."{schema}"."{table}"', bool(wanted)
                 )
             con.execute("DETACH scanned")
-        if parquet_dir is not None:
-            for f in sorted(Path(parquet_dir).rglob("*.parquet")):
-                rel = f"read_parquet({_literal(f.as_posix())})"
-                hits += _scan_relation(con, str(f), f.stem, rel, bool(wanted))
+        files = sorted(Path(parquet_dir).rglob("*.parquet")) if parquet_dir is not None else []
+        for f in files + [Path(f) for f in parquet_files]:
+            rel = f"read_parquet({_literal(f.as_posix())})"
+            hits += _scan_relation(con, str(f), f.stem, rel, bool(wanted))
         return hits
     finally:
         con.close()

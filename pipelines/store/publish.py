@@ -44,7 +44,8 @@ from pipelines.store.analytics_spec import SPECS as ANALYTICS_SPECS
 from pipelines.store.checks import (
     PublishCheckError,
     check_version,
-    content_hash,
+    combined_hash,
+    relation_hashes,
     schemas_of,
     sql_path,
 )
@@ -54,6 +55,7 @@ from pipelines.store.identity import (
     names_for_scan,
 )
 from pipelines.store.privacy import connect
+from pipelines.store.quality import QUALITY_TABLES, build_quality_tables, quality_vocabulary
 from pipelines.store.staging import PublishInput, stage
 
 KEEP_VERSIONS = 3
@@ -109,21 +111,27 @@ def _locked(store: Path):
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, target: Path, selects: dict[str, dict[str, str]]
+    con: duckdb.DuckDBPyConnection, target: Path, relations: dict[str, dict[str, str]]
 ) -> dict[str, int]:
-    """Write both databases and their Parquet copies; rows written per ``<db>.<table>``."""
+    """Write both databases and their Parquet copies; rows written per ``<db>.<table>``.
+
+    ``relations`` names, per database and table, the relation in ``con`` holding its rows: each
+    is read twice (into the database file and into Parquet), never computed twice.
+    """
     rows = {}
-    for db, tables in selects.items():
+    for db, tables in relations.items():
         path, pq = target / f"{db}.duckdb", target / "parquet" / db
         pq.mkdir(parents=True)
         con.execute(f"ATTACH {sql_path(path)} AS {db}")
-        for t, q in tables.items():
-            rows[f"{db}.{t}"] = con.execute(f"CREATE TABLE {db}.{t} AS {q}").fetchone()[0]
-            con.execute(
-                f"COPY {db}.{t} TO {sql_path(pq / f'{t}.parquet')} "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
+        con.execute("BEGIN")  # one commit per database: small tables skip the write-ahead log
+        for t, rel in tables.items():
+            rows[f"{db}.{t}"] = con.execute(f"CREATE TABLE {db}.{t} AS FROM {rel}").fetchone()[0]
+        con.execute("COMMIT")
         con.execute(f"DETACH {db}")
+        for t, rel in tables.items():
+            con.execute(
+                f"COPY {rel} TO {sql_path(pq / f'{t}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
+            )
     with connect(str(target / "analytics.duckdb")) as an:
         for view, q in VIEWS.items():
             try:
@@ -246,14 +254,13 @@ def publish(
             name = f"{seq + 1:06d}-{_safe(run_id)}"
             partial = store / "versions" / f".partial-{name}"
             partial.mkdir(parents=True)
-            rows, names = _build(store, partial, tables, agreements, rdate, run_id, log, current)
-            clock.lap("build_and_write")
-            digest, table_hashes = content_hash(partial, agreements)
-            clock.lap("hash")
-            if current is not None and read_manifest(current).get("content_hash") == digest:
+            built = _build(store, partial, tables, agreements, rdate, run_id, log, current, clock)
+            if built is None:  # the content is the current version's: nothing to write
                 shutil.rmtree(partial)
                 partial = None
+                digest = read_manifest(current)["content_hash"]
                 return _unchanged(store, run_id, facet, inputs, log, current, digest, clock)
+            rows, names, digest, table_hashes = built
             checks = check_version(partial, rows, names)
             clock.lap("check")
             complete = _complete_event(
@@ -371,6 +378,32 @@ def _unchanged(
     )
 
 
+_PLAIN = re.compile(r"^SELECT \* FROM (\w+)$")
+
+
+def _materialise(
+    con: duckdb.DuckDBPyConnection, selects: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Compute every published table once, into a temporary table; ``SELECT * FROM x`` of a
+    table or of a registered input is used as it is. Returns the relation holding each table's
+    rows (it is then hashed, written to the database and to Parquet)."""
+    stored = {
+        r[0]
+        for r in con.execute("""SELECT table_name FROM duckdb_tables()
+            UNION ALL SELECT view_name FROM duckdb_views()
+            WHERE tags['duckdb_python_register'] = 'true'""").fetchall()
+    }
+    out: dict[str, dict[str, str]] = {}
+    for db, tables in selects.items():
+        for t, q in tables.items():
+            plain = _PLAIN.match(" ".join(q.split()))
+            rel = plain[1] if plain and plain[1] in stored else f"out_{db}_{t}"
+            if rel == f"out_{db}_{t}":
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {rel} AS {q}")
+            out.setdefault(db, {})[t] = rel
+    return out
+
+
 def _build(
     store: Path,
     partial: Path,
@@ -380,23 +413,38 @@ def _build(
     run_id: str,
     log: pd.DataFrame,
     current: Path | None,
-) -> tuple[dict[str, int], set[str]]:
-    """Stage the inputs, build both databases in DuckDB and write them into ``partial``.
+    clock: _Clock,
+) -> tuple[dict[str, int], set[str], str, dict[str, str]] | None:
+    """Stage the inputs, build both databases in DuckDB, hash them and, unless the current
+    version already holds that content, write them into ``partial``.
 
     Returns:
-        Rows written per ``<db>.<table>`` and the personal names the privacy scan looks for.
+        None when the content hash is the current version's (nothing written); else rows written
+        per ``<db>.<table>``, the personal names the privacy scan looks for, the content hash
+        and the hash of each table.
     """
     with connect(config={"temp_directory": str(partial / ".spill")}) as con:
         stage(con, tables, agreements)
         an = build_analytics_tables(con, rdate, agreements)
+        an.update(build_quality_tables(con, agreements))
         history = pd.concat([loadlog.read_load_log(store), log], ignore_index=True)
         con.register("load_log_all", history.drop_duplicates(loadlog.KEY, keep="last"))
         con.register("lineage_all", lineage.events_frame(lineage.read_events(store)))
         ids = build_identity_tables(con, run_id, current / "identity.duckdb" if current else None)
-        names = names_for_scan(con) - VOCABULARY
-        rows = _write(con, partial, {"identity": ids, "analytics": an})
+        relations = _materialise(con, {"identity": ids, "analytics": an})
+        clock.lap("build")
+        flat = {f"{db}.{t}": rel for db, ts in relations.items() for t, rel in ts.items()}
+        table_hashes = relation_hashes(con, flat)
+        digest = combined_hash(table_hashes, agreements)
+        clock.lap("hash")
+        if current is not None and read_manifest(current).get("content_hash") == digest:
+            return None
+        quality = {t: relations["analytics"][t] for t in QUALITY_TABLES}
+        names = names_for_scan(con) - VOCABULARY - quality_vocabulary(con, quality)
+        rows = _write(con, partial, relations)
     shutil.rmtree(partial / ".spill", ignore_errors=True)
-    return rows, names
+    clock.lap("write")
+    return rows, names, digest, table_hashes
 
 
 def _complete_event(

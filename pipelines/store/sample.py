@@ -190,6 +190,8 @@ def small_input(months: tuple[str, ...] = ("202402", "202403")) -> PublishInput:
             ]
         ),
         load_log=load_log("run-2" if "202403" in months else "run-1", months[-1:]),
+        quality=accounting(months),
+        link_quality=pair_summary(months),
     )
 
 
@@ -354,3 +356,38 @@ def load_log(run_id: str, months) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
+
+
+# Standardisation accounting of the small world: (source, raw table, standard table, rows in,
+# standardised, excluded, quarantined on read, on conform, on validation).
+_ACCOUNTING = [
+    ("schools", "schools", "persons", 10, 9, 0, 0, 0, 1),
+    ("child_centres", "child_centres", "persons", 3, 1, 0, 2, 0, 0),
+    ("health_centres", "health_person", "persons", 12, 3, 8, 0, 0, 1),
+    ("health_centres", "health_epi", "vaccination", 9, 9, 0, 0, 0, 0),
+    ("health_centres", "health_nutrition", "growth", 4, 3, 0, 0, 1, 0),
+    ("cpis", "cpis", "persons", 2, 2, 0, 0, 0, 0),
+    ("epassbook", "epassbook", "persons", 5, 1, 4, 0, 0, 0),
+]
+
+
+def accounting(months) -> pd.DataFrame:
+    """The standardisation accounting of ``months`` (in month 02 only schools delivered)."""
+    cols = ["source", "table", "standard_table", "rows_in", "standardised", "excluded"]
+    cols += ["quarantined_on_read", "quarantined_on_conform", "quarantined_on_validate"]
+    rows = [
+        dict(zip(cols, r, strict=True)) | {"month": m, "run_id": f"run-{int(m[-1]) - 1}"}
+        for m in months
+        for r in _ACCOUNTING
+        if r[0] == "schools" or m != "202402"
+    ]
+    return pd.DataFrame(rows)
+
+
+def pair_summary(months) -> pd.DataFrame:
+    """Linked pairs per source pair as the link stage counts them: children A, B and C have two
+    agencies' records, all delivered in March (a pair may come in either order)."""
+    rows = [("schools", "health_centres", 1, 0.99), ("cpis", "schools", 1, 0.97)]
+    rows += [("child_centres", "health_centres", 1, 0.95)]
+    frame = pd.DataFrame(rows, columns=["source_l", "source_r", "pairs", "mean_probability"])
+    return frame if "202403" in months else frame.iloc[0:0]

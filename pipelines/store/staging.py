@@ -1,9 +1,10 @@
 """The inputs of a publish, registered in a DuckDB connection and filtered by the agreements.
 
-Every input is a pandas frame. :func:`stage` registers them as ``in_<name>`` views and builds
-``xref`` (linked records), ``golden_identity_v`` / ``golden_analytics_v`` (golden values whose
-source permits them in that database, the rest NULL) and ``ev_<table>`` (event rows with their
-``child_id``, every non-permitted value NULL). Nothing here is written to disk.
+Every input is a pandas frame or an Arrow table. :func:`stage` registers them as ``in_<name>``
+views and builds ``xref`` (linked records), ``golden_identity_v`` / ``golden_analytics_v``
+(golden values whose source permits them in that database, the rest NULL) and ``ev_<table>``
+(event rows with their ``child_id``, every non-permitted value NULL), plus ``in_quality`` /
+``in_link_quality`` for :mod:`pipelines.store.quality`. Nothing here is written to disk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipelines.store.agreements import Agreement, permitting, require_agreements, sql_source_in
-from schemas.columns import EVENT_TABLES, QUARANTINE
+from pipelines.store.quality import ACCOUNTING, PAIR_SUMMARY
+from schemas.columns import EVENT_TABLES, QUARANTINE, SOURCES
 
 # Golden columns and the person field whose agreement terms govern each.
 GOLDEN_FIELDS = {
@@ -75,9 +77,15 @@ DEFAULT_COLUMNS = {
 }
 
 
+# The person columns a publish uses (the linkage map's months and the passbook families).
+PERSON_COLUMNS = ("source", "record_key", "month", "family_ref")
+Frame = pd.DataFrame | pa.Table
+
+
 @dataclass
 class PublishInput:
-    """Everything one publish needs (pandas frames with the columns of ``schemas/columns.py``).
+    """Everything one publish needs (pandas frames, or Arrow tables, with the columns of
+    ``schemas/columns.py``).
 
     Attributes:
         golden: one row per child_id (columns :data:`GOLDEN`).
@@ -90,13 +98,17 @@ class PublishInput:
         load_log: this run's load-log rows (see :mod:`pipelines.store.loadlog`).
         quality_checks: results of the load's quality checks, as OpenLineage assertions plus
             ``dataset`` (a delivered file's relative path, or ``<db>.<table>``).
+        quality: the standardisation accounting of every source and month (columns
+            :data:`~pipelines.store.quality.ACCOUNTING`), published as ``quality_summary``.
+        link_quality: linked pairs per source pair (:data:`~pipelines.store.quality.PAIR_SUMMARY`),
+            published as ``link_quality``.
     """
 
-    golden: pd.DataFrame
-    assignments: pd.DataFrame
-    persons: pd.DataFrame | None = None
-    events: dict[str, pd.DataFrame] = field(default_factory=dict)
-    provenance: pd.DataFrame | None = None
+    golden: Frame
+    assignments: Frame
+    persons: Frame | None = None
+    events: dict[str, Frame] = field(default_factory=dict)
+    provenance: Frame | None = None
     quarantine: pd.DataFrame | None = None
     child_registry: pd.DataFrame | None = None
     registry_events: pd.DataFrame | None = None
@@ -104,23 +116,32 @@ class PublishInput:
     review_queue: pd.DataFrame | None = None
     load_log: pd.DataFrame | None = None
     quality_checks: list[dict] = field(default_factory=list)
+    quality: pd.DataFrame | None = None
+    link_quality: pd.DataFrame | None = None
 
 
 def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
 
 
-def _with_columns(df: pd.DataFrame | None, columns) -> pd.DataFrame:
-    """The frame with every expected column present (missing ones all-NA strings)."""
+def _with_columns(df: Frame | None, columns) -> Frame:
+    """The table with every expected column present (missing ones all-NA strings)."""
     if df is None:
         return _empty(columns)
+    if isinstance(df, pa.Table):
+        for c in [c for c in columns if c not in df.column_names]:
+            df = df.append_column(c, pa.nulls(df.num_rows, pa.large_string()))
+        return df
     missing = [c for c in columns if c not in df.columns]
     return df.assign(**{c: pd.Series(pd.NA, index=df.index, dtype="str") for c in missing})
 
 
-def _register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> None:
-    """Register a frame through Arrow (faster for DuckDB to scan and write than pandas); frames
+def _register(con: duckdb.DuckDBPyConnection, name: str, df: Frame) -> None:
+    """Register a table through Arrow (faster for DuckDB to scan and write than pandas); frames
     Arrow cannot represent (mixed-type object columns) are registered as they are."""
+    if isinstance(df, pa.Table):
+        con.register(name, df)
+        return
     try:
         con.register(name, pa.Table.from_pandas(df, preserve_index=False))
     except (pa.ArrowException, TypeError, ValueError):
@@ -134,13 +155,20 @@ def stage(
     _register(con, "in_golden", _with_columns(tables.golden, GOLDEN))
     keys = ("source", "record_key", "child_id")
     _register(con, "in_assignments", _with_columns(tables.assignments, keys))
-    persons = _with_columns(tables.persons, ("source", "record_key", "month", "family_ref"))
-    _register(con, "in_persons", persons[["source", "record_key", "month", "family_ref"]])
+    persons = _with_columns(tables.persons, PERSON_COLUMNS)
+    persons = (
+        persons.select(list(PERSON_COLUMNS))
+        if isinstance(persons, pa.Table)
+        else persons[list(PERSON_COLUMNS)]
+    )
+    _register(con, "in_persons", persons)
     _register(con, "in_provenance", _with_columns(tables.provenance, PROVENANCE))
     for name, cols in DEFAULT_COLUMNS.items():
         _register(con, f"in_{name}", _with_columns(getattr(tables, name), cols))
     for name, cols in EVENT_TABLES.items():
         _register(con, f"in_ev_{name}", _with_columns(tables.events.get(name), cols))
+    _register(con, "in_quality", _with_columns(tables.quality, ACCOUNTING))
+    _register(con, "in_link_quality", _with_columns(tables.link_quality, PAIR_SUMMARY))
 
     con.execute("""CREATE OR REPLACE TEMP TABLE xref AS
         SELECT DISTINCT source::VARCHAR AS source, record_key::VARCHAR AS record_key,
@@ -161,22 +189,42 @@ def _mask_golden(con, agreements: dict[str, Agreement]) -> None:
     is kept only if every source linked to the child permits the field. One pass over the
     provenance serves both databases; analytics needs only sex, birth date and district.
     """
-    wanted = [(f, "identity") for f in sorted(set(GOLDEN_FIELDS.values()))]
-    wanted += [(f, "analytics") for f in ANALYTICS_GOLDEN[1:]]
+    fields = sorted(set(GOLDEN_FIELDS.values()))
+    wanted = [(f, "identity") for f in fields] + [(f, "analytics") for f in ANALYTICS_GOLDEN[1:]]
     ok = {(f, t): permitting(agreements, "person", f, t) for f, t in wanted}
-    name = {(f, t): f"{t[:2]}_{f}" for f, t in wanted}
-    prov = ", ".join(
-        f"bool_and({sql_source_in(ok[k], 'value_source')}) FILTER (WHERE field = '{k[0]}') "
-        f"AS {name[k]}"
-        for k in wanted
-    )
-    fall = ", ".join(f"bool_and({sql_source_in(ok[k])}) AS {name[k]}" for k in wanted)
-    fields = ", ".join(f"'{f}'" for f in sorted(set(GOLDEN_FIELDS.values())))
+    # Fields and sources as bits, so one pass aggregates every field of a child at once.
+    bit = {f: 1 << i for i, f in enumerate(fields)}
+    source_bit = {s: 1 << i for i, s in enumerate(SOURCES)}
+    unknown = 1 << len(SOURCES)  # a source name not in SOURCES: permitted nowhere
+    every = (unknown << 1) - 1
+    field_bit = "CASE field::VARCHAR " + " ".join(f"WHEN '{f}' THEN {b}" for f, b in bit.items())
+
+    def refused(target: str) -> str:  # fields whose value came from a source not permitted
+        arms = " ".join(
+            f"WHEN '{f}' THEN {sql_source_in(ok[(f, target)], 'value_source::VARCHAR')}"
+            for f in fields
+            if (f, target) in ok
+        )
+        refusing = f"NOT (CASE field::VARCHAR {arms} ELSE FALSE END)"
+        return f"coalesce(bit_or(CASE WHEN {refusing} THEN b END), 0)"
+
+    def flag(f: str, target: str) -> str:
+        allowed = sum(source_bit[s] for s in ok[(f, target)] if s in source_bit)
+        return (
+            f"coalesce(CASE WHEN p.seen & {bit[f]} <> 0 THEN p.{target[:2]}_refused & {bit[f]} = 0"
+            f" END, f.sources & {every & ~allowed} = 0) AS {target[:2]}_{f}"
+        )
+
+    sources = "CASE source " + " ".join(f"WHEN '{s}' THEN {b}" for s, b in source_bit.items())
     con.execute(f"""CREATE OR REPLACE TEMP TABLE golden_ok AS
-        WITH p AS (SELECT child_id::VARCHAR AS child_id, {prov} FROM in_provenance
-                   WHERE field IN ({fields}) GROUP BY 1),
-             f AS (SELECT child_id, {fall} FROM xref GROUP BY 1)
-        SELECT g.child_id, {", ".join(f"coalesce(p.{n}, f.{n}) AS {n}" for n in name.values())}
+        WITH p AS (SELECT child_id::VARCHAR AS child_id, bit_or(b) AS seen,
+                          {refused("identity")} AS id_refused, {refused("analytics")} AS an_refused
+                   FROM (SELECT *, {field_bit} END AS b FROM in_provenance
+                         WHERE value_source IS NOT NULL)
+                   WHERE b IS NOT NULL GROUP BY 1),
+             f AS (SELECT child_id, bit_or({sources} ELSE {unknown} END) AS sources
+                   FROM xref WHERE source IS NOT NULL GROUP BY 1)
+        SELECT g.child_id, {", ".join(flag(f, t) for f, t in wanted)}
         FROM (SELECT child_id::VARCHAR AS child_id FROM in_golden) g
         LEFT JOIN p USING (child_id) LEFT JOIN f USING (child_id)""")
 

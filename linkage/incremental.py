@@ -1,0 +1,273 @@
+"""Incremental linkage: score only what is new or changed, re-cluster only what it touches.
+
+A monthly load brings a few percent of new records; the rest are re-deliveries of records already
+linked (a school roster lists every pupil every month). Re-scoring and re-clustering everything
+would cost a full re-link each month. Instead the linkage state (kept in the same DuckDB file as
+the id registry, so it is promoted together with it when a publish succeeds) remembers, per record,
+a fingerprint of every compared value, the scored pairs and the clusters of the last run:
+
+1. ``changed`` records are those whose fingerprint is new or different (the reporting month is
+   not part of it: a re-delivered, unchanged record is not new).
+2. Splink scores only candidate pairs with at least one changed record: every prediction blocking
+   rule gets ``AND (l.is_new OR r.is_new)``. All records stay in the linker, so term frequencies
+   are those of the whole population, exactly as in a full re-link.
+3. The kept pairs (both records unchanged) plus the new ones are the pair set of this run.
+4. The records to re-cluster are the connected components, over match edges and last run's
+   clusters, of the changed records, of records that left the linkage input, and of records
+   named in any clerical decision. Twin-safe clustering (``linkage.cluster``) only looks inside a
+   component, so re-clustering these components gives what a full re-cluster would give them.
+5. Every other record keeps its cluster; the id registry maps only the re-clustered ones.
+
+A full re-link (``full=True``, a retrained model, or a state written by another model) scores
+and clusters everything and still keeps ids through the registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from linkage.model import ModelArtefact
+
+NEW_FLAG = "is_new"
+_DDL = """
+CREATE TABLE IF NOT EXISTS link_records (
+    unique_id VARCHAR NOT NULL, fingerprint UBIGINT NOT NULL, cluster_id VARCHAR NOT NULL,
+    cluster_size BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS link_pairs (
+    unique_id_l VARCHAR NOT NULL, unique_id_r VARCHAR NOT NULL, match_probability DOUBLE,
+    match_weight DOUBLE, source_l VARCHAR, source_r VARCHAR);
+CREATE TABLE IF NOT EXISTS link_meta (model_sha256 VARCHAR, run_id VARCHAR, mode VARCHAR);
+"""
+PAIR_STATE_COLUMNS = (
+    "unique_id_l",
+    "unique_id_r",
+    "match_probability",
+    "match_weight",
+    "source_l",
+    "source_r",
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this run must score and re-cluster.
+
+    Attributes:
+        mode: ``"incremental"`` or ``"full"`` (and why, e.g. ``"full: model changed"``).
+        changed: bool per prepared record (aligned to its index): new or different values.
+        kept_pairs: last run's scored pairs whose two records are both unchanged.
+        previous: last run's ``unique_id, cluster_id, cluster_size`` (empty for a full run).
+    """
+
+    mode: str
+    changed: pd.Series
+    kept_pairs: pd.DataFrame
+    previous: pd.DataFrame
+
+    @property
+    def full(self) -> bool:
+        return self.mode.startswith("full")
+
+
+def fingerprints(prepared: pd.DataFrame) -> pd.Series:
+    """A 64-bit hash per record of every column the model compares or the clusterer reads.
+
+    The reporting month and the frequency-capped ``bk_*`` blocking keys are left out: a record
+    re-delivered unchanged next month keeps its fingerprint.
+    """
+    columns = [
+        c
+        for c in prepared.columns
+        if c not in ("unique_id", "month", NEW_FLAG) and not c.startswith("bk_")
+    ]
+    con = duckdb.connect()
+    try:
+        con.register("_fp", prepared[["unique_id", *columns]])
+        quoted = ", ".join(f'"{c}"::VARCHAR' for c in columns)
+        out = con.sql(f"SELECT hash({quoted}) AS fp FROM _fp").df()
+    finally:
+        con.close()
+    return pd.Series(out["fp"].to_numpy(dtype=np.uint64), index=prepared.index, name="fp")
+
+
+def plan(
+    con: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model_sha256: str, full: bool = False
+) -> tuple[Plan, pd.Series]:
+    """Compare this run's records with the stored state and decide what to score.
+
+    Returns:
+        The plan and this run's fingerprints (to be saved with ``save``).
+    """
+    con.execute(_DDL).fetchall()
+    fps = fingerprints(prepared)
+    empty_pairs = pd.DataFrame(columns=list(PAIR_STATE_COLUMNS))
+    empty_prev = pd.DataFrame(columns=["unique_id", "cluster_id", "cluster_size"])
+    all_changed = pd.Series(True, index=prepared.index)
+    meta = con.sql("SELECT model_sha256 FROM link_meta").fetchall()
+    if full:
+        return Plan("full: asked for", all_changed, empty_pairs, empty_prev), fps
+    if not meta:
+        return Plan("full: first linkage", all_changed, empty_pairs, empty_prev), fps
+    if meta[0][0] != model_sha256:
+        return Plan("full: model changed", all_changed, empty_pairs, empty_prev), fps
+    previous = con.sql("SELECT unique_id, fingerprint, cluster_id, cluster_size FROM link_records")
+    previous = previous.df()
+    before = pd.Series(
+        previous["fingerprint"].to_numpy(dtype=np.uint64), index=pd.Index(previous["unique_id"])
+    )
+    old = before.reindex(prepared["unique_id"]).to_numpy()
+    same = (old == fps.to_numpy()) & ~pd.isna(old)
+    changed = pd.Series(~same, index=prepared.index)
+    unchanged = prepared.loc[~changed, "unique_id"]
+    pairs = con.sql("SELECT * FROM link_pairs").df()
+    keep = member(pairs["unique_id_l"], unchanged) & member(pairs["unique_id_r"], unchanged)
+    kept = pairs.loc[keep].reset_index(drop=True)
+    return Plan("incremental", changed, kept, previous.drop(columns="fingerprint")), fps
+
+
+def member(values: pd.Series, of: pd.Series | pd.Index) -> np.ndarray:
+    """``values.isin(of)`` as a bool array, through a hash index (far faster on Arrow strings)."""
+    return pd.Index(pd.unique(np.asarray(of, dtype=object))).get_indexer(values) >= 0
+
+
+_EQUI = re.compile(r'^l\."?(\w+)"?\s*=\s*r\."?(\w+)"?$')
+
+
+def blocking_columns(artefact: ModelArtefact) -> list[list[str]] | None:
+    """The columns each prediction blocking rule joins on (``l.c = r.c AND ...``), or None if
+    a rule is anything else."""
+    rules = []
+    for rule in artefact.settings["blocking_rules_to_generate_predictions"]:
+        text = rule["blocking_rule"].strip()
+        while text.startswith("(") and text.endswith(")"):
+            text = text[1:-1].strip()
+        columns = []
+        for part in re.split(r"\s+AND\s+", text, flags=re.IGNORECASE):
+            found = _EQUI.match(part.strip().strip("()").strip())
+            if not found or found.group(1) != found.group(2):
+                return None
+            columns.append(found.group(1))
+        rules.append(columns)
+    return rules
+
+
+def scoring_subset(
+    prepared: pd.DataFrame, changed: pd.Series, artefact: ModelArtefact
+) -> pd.Series:
+    """Changed records plus every record that shares a blocking key with one: the only records
+    a pair touching a changed record can involve."""
+    rules = blocking_columns(artefact)
+    if rules is None:
+        return pd.Series(True, index=prepared.index)
+    mask = changed.to_numpy(dtype=bool).copy()
+    for columns in rules:
+        key = prepared[columns[0]].astype("str")
+        for column in columns[1:]:
+            key = key + "\x1f" + prepared[column].astype("str")
+        missing = prepared[columns].isna().any(axis=1).to_numpy()
+        wanted = key[changed.to_numpy(dtype=bool) & ~missing]
+        if len(wanted):
+            mask |= member(key, wanted) & ~missing
+    return pd.Series(mask, index=prepared.index)
+
+
+def only_new_pairs(artefact: ModelArtefact) -> ModelArtefact:
+    """The same model whose prediction blocking rules keep only pairs touching a new record."""
+    settings = copy.deepcopy(artefact.settings)
+    for rule in settings["blocking_rules_to_generate_predictions"]:
+        rule["blocking_rule"] = f'({rule["blocking_rule"]}) AND (l."{NEW_FLAG}" OR r."{NEW_FLAG}")'
+    return dataclasses.replace(artefact, settings=settings)
+
+
+def to_recluster(
+    prepared: pd.DataFrame,
+    changed: pd.Series,
+    pairs: pd.DataFrame,
+    previous: pd.DataFrame,
+    threshold: float,
+    decided: pd.DataFrame,
+) -> pd.Series:
+    """Records whose cluster may change: components of the seeds over edges and old clusters.
+
+    Seeds: changed records, records of last run's clusters that lost a member from the input,
+    and records named in a clerical decision (applied every run).
+    """
+    ids = pd.Index(prepared["unique_id"])
+    present = ids.get_indexer(previous["unique_id"]) >= 0
+    gone = previous.loc[~present, "cluster_id"]
+    seed = changed.to_numpy(dtype=bool).copy()
+    touched = previous.loc[member(previous["cluster_id"], gone), "unique_id"]
+    named = [decided[side] for side in ("unique_id_l", "unique_id_r") if len(decided)]
+    for found in (touched, *named):
+        at = ids.get_indexer(found)
+        seed[at[at >= 0]] = True
+    # Graph over record positions: match edges, plus each record to its old cluster's id.
+    edges = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r"]]
+    left = ids.get_indexer(edges["unique_id_l"])
+    right = ids.get_indexer(edges["unique_id_r"])
+    prev = previous[present]
+    members = ids.get_indexer(prev["unique_id"])
+    heads = ids.get_indexer(prev["cluster_id"])
+    ok = heads >= 0
+    left = np.concatenate([left, members[ok]])
+    right = np.concatenate([right, heads[ok]])
+    label = _components(len(ids), left, right)
+    marked = np.isin(label, np.unique(label[seed])) if seed.any() else seed
+    return pd.Series(marked, index=prepared.index)
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected-component label per node (vectorised min-label propagation)."""
+    label = np.arange(n, dtype=np.int64)
+    if len(left) == 0:
+        return label
+    while True:
+        low = np.minimum(label[left], label[right])
+        new = label.copy()
+        np.minimum.at(new, left, low)
+        np.minimum.at(new, right, low)
+        new = new[new]  # pointer jumping: follow labels to their own label
+        if np.array_equal(new, label):
+            return label
+        label = new
+
+
+def save(
+    con: duckdb.DuckDBPyConnection,
+    prepared: pd.DataFrame,
+    fps: pd.Series,
+    pairs: pd.DataFrame,
+    clusters: pd.DataFrame,
+    model_sha256: str,
+    run_id: str,
+    mode: str,
+) -> None:
+    """Replace the stored state with this run's records, pairs and clusters."""
+    records = pd.DataFrame({"unique_id": prepared["unique_id"].to_numpy(), "fingerprint": fps})
+    records = records.merge(
+        clusters[["unique_id", "cluster_id", "cluster_size"]], on="unique_id", how="inner"
+    )
+    con.execute(_DDL).fetchall()
+    con.register("_st_records", records)
+    con.register("_st_pairs", pairs[list(PAIR_STATE_COLUMNS)])
+    try:
+        for sql in (
+            "DELETE FROM link_records",
+            "INSERT INTO link_records SELECT unique_id, fingerprint, cluster_id, cluster_size"
+            " FROM _st_records",
+            "DELETE FROM link_pairs",
+            "INSERT INTO link_pairs SELECT * FROM _st_pairs",
+            "DELETE FROM link_meta",
+        ):
+            con.execute(sql).fetchall()
+        con.execute("INSERT INTO link_meta VALUES (?, ?, ?)", [model_sha256, run_id, mode])
+    finally:
+        con.unregister("_st_records")
+        con.unregister("_st_pairs")
