@@ -59,7 +59,11 @@ def _clean(values: pd.Series) -> pd.Series:
 
 def _per_distinct(raw: pd.Series, parse: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
     """Run ``parse`` once on the distinct non-null values of ``raw`` and spread the result back."""
-    codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
+    if isinstance(raw.dtype, pd.StringDtype):  # text: factorised in Arrow, not as objects
+        codes, text = pd.factorize(raw)
+        uniques = np.asarray(text, dtype=object)
+    else:
+        codes, uniques = pd.factorize(raw.to_numpy(dtype=object))
     parsed = parse(pd.Series(uniques, dtype=object)) if len(uniques) else _empty(0)
     blank = _empty(1)
     table = pd.concat([parsed, blank], ignore_index=True)

@@ -110,17 +110,25 @@ def canonical_prefix(prefix: pd.Series) -> pd.Series:
     Returns:
         ``str`` Series of ``ด.ช.``/``ด.ญ.``/``นาย``/``น.ส.``/``นาง``; anything else is NA.
     """
-
-    def canon(u: pd.Series) -> pd.Series:
-        s = normalise_values(u)
-        code = s.str.fullmatch("[0-9]{1,3}", na=False)
-        out = _canon(s)
-        if code.any():
-            out = out.mask(code, s[code].str.zfill(3).map(PRENAME_CODES))
-        return out.astype("str")
-
     # a prefix column holds a handful of distinct spellings
-    return map_distinct(as_text(prefix), canon).astype("str")
+    return map_distinct(as_text(prefix), _canonical_values).astype("str")
+
+
+def _canonical_values(u: pd.Series) -> pd.Series:
+    s = normalise_values(u)
+    code = s.str.fullmatch("[0-9]{1,3}", na=False)
+    out = _canon(s)
+    if code.any():
+        out = out.mask(code, s[code].str.zfill(3).map(PRENAME_CODES))
+    return out.astype("str")
+
+
+def _prefix_attribute(prefix: pd.Series, attribute: str) -> pd.Series:
+    """An attribute of ``CANONICAL_PREFIXES`` for each prefix, worked out per distinct value."""
+    values = {k: v[attribute] for k, v in CANONICAL_PREFIXES.items()}
+    return map_distinct(
+        as_text(prefix), lambda u: _canonical_values(u).map(values).astype("str")
+    ).astype("str")
 
 
 def split_prefix(s: pd.Series, *, strip_glued_adult: bool = True) -> pd.DataFrame:
@@ -170,14 +178,12 @@ def split_full_name(s: pd.Series, *, strip_glued_adult: bool = True) -> pd.DataF
 
 def prefix_sex(prefix: pd.Series) -> pd.Series:
     """``M``/``F`` implied by a prefix (any alias or code); NA if unknown."""
-    sex = {k: v["sex"] for k, v in CANONICAL_PREFIXES.items()}
-    return canonical_prefix(prefix).map(sex).astype("str")
+    return _prefix_attribute(prefix, "sex")
 
 
 def prefix_age_band(prefix: pd.Series) -> pd.Series:
     """``child`` (ด.ช./ด.ญ., under 15) or ``adult`` implied by a prefix; NA if unknown."""
-    band = {k: v["age_band"] for k, v in CANONICAL_PREFIXES.items()}
-    return canonical_prefix(prefix).map(band).astype("str")
+    return _prefix_attribute(prefix, "age_band")
 
 
 def is_placeholder_name(given: pd.Series) -> pd.Series:

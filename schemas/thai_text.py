@@ -153,6 +153,13 @@ def extract_groups(s: pd.Series, pattern: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=s.index)
 
 
+def arrow_text(s: pd.Series) -> pa.Array:
+    """A text Series as one Arrow ``large_string`` array (missing values are nulls)."""
+    arr = pa.array(as_text(s).array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.cast(pa.large_string())
+
+
 def join_text(parts: list[pd.Series], sep: str, na_rep: str | None = None) -> pd.Series:
     """``parts[0].str.cat(parts[1:], sep=sep, na_rep=na_rep)`` for aligned text Series, in Arrow.
 
@@ -167,11 +174,7 @@ def join_text(parts: list[pd.Series], sep: str, na_rep: str | None = None) -> pd
     Returns:
         ``str`` Series indexed like ``parts[0]``.
     """
-    arrays = []
-    for p in parts:
-        arr = pa.array(as_text(p).array)
-        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-        arrays.append(arr.cast(pa.large_string()))
+    arrays = [arrow_text(p) for p in parts]
     sep_ = pa.scalar(sep, pa.large_string())
     if na_rep is None:
         joined = pc.binary_join_element_wise(*arrays, sep_, null_handling="emit_null")

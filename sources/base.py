@@ -58,6 +58,8 @@ class RawBatch:
     def rows_in(self, table: str) -> int:
         """Rows delivered for ``table``: those read plus those rejected while reading."""
         read = len(self.tables[table]) if table in self.tables else 0
+        if not len(self.quarantine):
+            return read
         return read + int((self.quarantine["_table"] == table).sum())
 
     @staticmethod
@@ -230,7 +232,7 @@ def add_provenance(
     }
     for name in PROVENANCE:
         table = table.append_column(name, prov[name])
-    return table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    return table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get, use_threads=False)
 
 
 def _repeat_text(value: str, n: int) -> pa.Array:

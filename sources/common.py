@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.columns import PERSON
@@ -26,7 +25,7 @@ from schemas.names import (
 )
 from schemas.phones import normalise_phone
 from schemas.pid import normalise_pid
-from schemas.thai_text import join_text, map_distinct, normalise_thai
+from schemas.thai_text import arrow_text, join_text, map_distinct, normalise_thai
 from sources.base import empty_quarantine, quarantine_frame, typed_persons
 
 
@@ -309,14 +308,8 @@ def guardian_name(full: pd.Series) -> pd.Series:
     given, family = parts["given_name"], parts["family_name"]
     # given.where(family.isna(), given + " " + family), in Arrow
     both = join_text([given, family], sep=" ")
-    name = pc.if_else(pc.is_null(_arrow(family)), _arrow(given), _arrow(both))
+    name = pc.if_else(pc.is_null(arrow_text(family)), arrow_text(given), arrow_text(both))
     return pd.Series(name, dtype="str", index=full.index)
-
-
-def _arrow(s: pd.Series) -> pa.Array:
-    arr = pa.array(s.astype("str").array)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    return arr.cast(pa.large_string())
 
 
 def names_from_parts(

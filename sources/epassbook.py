@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +14,7 @@ from schemas.areas import is_valid_district_code, is_valid_subdistrict_code
 from schemas.dates import age_at, parse_iso
 from schemas.names import prefix_age_band
 from schemas.thai_text import join_text, normalise_thai
+from sources import jsonlines
 from sources.base import ConformResult, RawBatch, add_provenance, quarantine_frame, relative_name
 from sources.common import (
     Quarantine,
@@ -35,6 +33,7 @@ from sources.common import (
     sex_column,
 )
 from sources.delimited import decode
+from sources.jsonlines import json_text, text_column
 
 NAME = "epassbook"
 SUBDIR = "epassbook"
@@ -59,49 +58,6 @@ MEMBER = (
 COLUMNS = (*FAMILY[:2], *ADDRESS, *FAMILY[2:], *MEMBER)
 
 
-def _text(value: object) -> str | None:
-    """A JSON value as text as delivered (numbers keep their JSON spelling; null stays missing)."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _text_column(values: list) -> pa.Array:
-    """One raw column as Arrow text; ``_text`` runs only on columns that are not all text.
-
-    A column of JSON integers only (``member_no``) or booleans only (``disability``) is cast by
-    Arrow, which spells them as ``_text`` does (``12``, ``true``, ``false``).
-    """
-    try:
-        return pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        pass
-    try:
-        typed = pa.array(values)
-    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
-        typed = None
-    if typed is not None and (pa.types.is_int64(typed.type) or pa.types.is_boolean(typed.type)):
-        return typed.cast(pa.string())
-    return pa.array([_text(v) for v in values], pa.string())
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building millions of acyclic dicts and lists
-    (it would rescan them again and again: ~25 % of the reading time of a large file)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _problems_text(values: list) -> pa.Array:
     """The ``problems`` lists as JSON text, each distinct list of codes dumped once."""
     # Only lists of strings are remembered, so a hit is a list of the same strings (a str
@@ -110,7 +66,7 @@ def _problems_text(values: list) -> pa.Array:
     out = []
     for v in values:
         if type(v) is not list:
-            out.append(_text(v))
+            out.append(json_text(v))
             continue
         key = tuple(v)
         try:
@@ -118,15 +74,11 @@ def _problems_text(values: list) -> pa.Array:
         except TypeError:
             key, text = None, None
         if text is None:
-            text = _text(v)
+            text = json_text(v)
             if key is not None and all(isinstance(x, str) for x in v):
                 seen[key] = text
         out.append(text)
     return pa.array(out, pa.string())
-
-
-# One decoder for every line; floats keep their JSON spelling.
-_DECODER = json.JSONDecoder(parse_float=str)
 
 
 def _flatten(docs: list[dict]) -> tuple[pa.Table, np.ndarray]:
@@ -149,35 +101,14 @@ def _flatten(docs: list[dict]) -> tuple[pa.Table, np.ndarray]:
     columns: dict[str, pa.Array] = {}
     for c in COLUMNS:
         if c in ADDRESS:
-            columns[c] = _text_column([a.get(c) for a in addresses]).take(take)
+            columns[c] = text_column([a.get(c) for a in addresses]).take(take)
         elif c == "problems":
             columns[c] = _problems_text([d.get(c) for d in docs]).take(take)
         elif c in FAMILY:
-            columns[c] = _text_column([d.get(c) for d in docs]).take(take)
+            columns[c] = text_column([d.get(c) for d in docs]).take(take)
         else:
-            columns[c] = _text_column([m.get(c) if m is not None else None for m in members])
+            columns[c] = text_column([m.get(c) if m is not None else None for m in members])
     return pa.table(columns), family
-
-
-_BATCH = 20_000  # families parsed before they are turned into Arrow columns
-
-
-def _split_lines(text: str) -> Iterator[str]:
-    """``text.split("\\n")`` one line at a time (no list of every line of a large file)."""
-    start = 0
-    while (end := text.find("\n", start)) >= 0:
-        yield text[start:end]
-        start = end + 1
-    yield text[start:]
-
-
-def _flush(docs: list, lines: list, tables: list, rows: list) -> None:
-    """Flatten the families parsed so far into ``tables`` and their line numbers into ``rows``."""
-    table, family = _flatten(docs)
-    tables.append(table)
-    rows.append(np.asarray(lines, dtype=np.int64)[family])
-    docs.clear()
-    lines.clear()
 
 
 def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
@@ -201,36 +132,13 @@ def read(path: Path, incoming: Path, run_id: str, month: str) -> RawBatch:
     text = decode(data, rel, "utf-8")
     sha256 = hashlib.sha256(data).hexdigest()
     del data
-    # Families are parsed and flattened _BATCH lines at a time: the parsed JSON of a whole
-    # large file (a million children) would hold gigabytes of Python dicts at once.
-    tables: list[pa.Table] = []
-    rows: list[np.ndarray] = []
-    bad: list[int] = []
-    docs: list[dict] = []
-    lines: list[int] = []
-    with _gc_paused():
-        for number, line in enumerate(_split_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = _DECODER.decode(line)
-            except ValueError:
-                doc = None
-            if not isinstance(doc, dict):
-                bad.append(number)
-                continue
-            docs.append(doc)
-            lines.append(number)
-            if len(docs) == _BATCH:
-                _flush(docs, lines, tables, rows)
-        if docs or not tables:
-            _flush(docs, lines, tables, rows)
+    table, lines, bad = jsonlines.read_objects(text, _flatten)
     del text
     raw = add_provenance(
-        tables[0] if len(tables) == 1 else pa.concat_tables(tables),
+        table,
         file=rel,
         sha256=sha256,
-        rows=np.concatenate(rows),
+        rows=lines,
         run_id=run_id,
         month=month,
     )
@@ -264,6 +172,11 @@ def record_key(raw_df: pd.DataFrame) -> pd.Series:
 
 
 SEX = {"ชาย": "M", "หญิง": "F"}
+_CONFORM_COLUMNS = (
+    *("family_id", "member_no", "surveyed_at", "cid", "title", "first_name", "last_name"),
+    *("gender", "birth_date", "relation", "phone", "house_no", "soi", "road"),
+    *("district_code", "subdistrict_code", "_file", "_row"),
+)
 HEAD, SPOUSE, CHILD = "หัวหน้าครอบครัว", "คู่สมรส", "บุตร"
 
 
@@ -284,7 +197,8 @@ def _members(df: pd.DataFrame, month: str) -> pd.DataFrame:
 
 
 def _parents(df: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """Per family: head's name and sex, and the mother's PID (female head or female spouse)."""
+    """Per member, of their family: head's name and sex, and the mother's PID (female head or
+    female spouse); indexed by ``family_id``."""
     # only the columns needed: filtering and sorting the whole raw frame copied every column
     adults = df[["family_id", "relation", "cid"]].assign(
         name=(members["given_name"] + " " + members["family_name"].fillna("")).str.strip(),
@@ -293,12 +207,16 @@ def _parents(df: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     heads = adults[adults["relation"] == HEAD].drop_duplicates("family_id")
     mothers = adults[adults["relation"].isin([HEAD, SPOUSE]) & adults["female"]]
     mothers = mothers.sort_values("relation", key=lambda r: r != HEAD).drop_duplicates("family_id")
+    # each looked up by the member's family directly (no frame aligned on all families first)
+    ids = df["family_id"]
+    heads, mothers = heads.set_index("family_id"), mothers.set_index("family_id")
     return pd.DataFrame(
         {
-            "head_name": heads.set_index("family_id")["name"],
-            "head_female": heads.set_index("family_id")["female"],
-            "mother_cid": mothers.set_index("family_id")["cid"],
-        }
+            "head_name": heads["name"].reindex(ids).array,
+            "head_female": heads["female"].reindex(ids).array,
+            "mother_cid": mothers["cid"].reindex(ids).array,
+        },
+        index=pd.Index(ids, name="family_id"),
     )
 
 
@@ -332,9 +250,11 @@ def conform(raw: RawBatch, month: str, run_id: str) -> ConformResult:
         action="row",
         table=table,
     )
-    df, key = reject_missing_keys(raw_df[~no_members], record_key(raw_df[~no_members]), q, table)
+    # the member rows, with only the columns conform reads (row filters copy every column)
+    members_df = raw_df.loc[~no_members, list(_CONFORM_COLUMNS)]
+    df, key = reject_missing_keys(members_df, record_key(members_df), q, table)
     members = _members(df, month)
-    family = _parents(df, members).reindex(df["family_id"])
+    family = _parents(df, members)
     kids = members["child"].to_numpy()
     excluded = pd.DataFrame({"_table": table, "record_key": key[~kids], "reason": "adult_member"})
     df, key, members, family = df[kids], key[kids], members[kids], family[kids]

@@ -13,12 +13,12 @@ from types import ModuleType
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.columns import EVENT_TABLES, QUARANTINE
 from schemas.models import MODELS
 from schemas.quality import validate_with_quarantine
+from schemas.thai_text import arrow_text
 from sources.base import ConformResult, RawBatch
 
 MODEL_OF = {"persons": MODELS["person"]} | {t: MODELS[t] for t in EVENT_TABLES}
@@ -81,14 +81,9 @@ def standardise(source_module: ModuleType, raw: RawBatch, month: str, run_id: st
     return ConformResult(persons, validated, quarantine.astype("str"), result.excluded, accounting)
 
 
-def _arrow_text(s: pd.Series) -> pa.Array:
-    arr = pa.array(s.astype("str").array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def _isin(values: pd.Series, within: pd.Series) -> np.ndarray:
     """``values.isin(within)`` for text, in Arrow: pandas turns ``within`` into a Python list."""
-    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(within))
+    found = pc.is_in(arrow_text(values), value_set=arrow_text(within))
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 

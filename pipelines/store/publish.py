@@ -11,12 +11,15 @@
 <store>/runs/<run_id>.json, runs/load_log.jsonl       what each run did
 ```
 
-A version is built in ``versions/.partial-*``, re-opened and checked (row counts, Parquet row
-counts, no identifiers in analytics, source_xref and child cover the same children), and only
-then renamed and switched to. Any error before the switch removes the partial version and
-leaves ``current`` as it was. If the content (every data table, run ids excluded, plus the
-agreements) hashes the same as the current version's, nothing is switched: the run's load log
-and lineage are recorded and ``changed=False`` is returned. Readers should open the DuckDB files
+Every published table is computed once in DuckDB (inputs registered as Arrow tables, each
+table materialised in memory) and hashed there. If the content (every data table, run ids
+excluded, plus the agreements) hashes the same as the current version's, nothing is written or
+switched: the run's load log and lineage are recorded and ``changed=False`` is returned.
+Otherwise the tables are written to both databases (one transaction each) and to Parquet in
+``versions/.partial-*``, which is re-opened and checked (row counts, each analytics Parquet copy
+holding exactly its table's rows, no identifiers in analytics, source_xref and child cover the
+same children), and only then renamed and switched to. Any error before the switch removes the
+partial version and leaves ``current`` as it was. Readers should open the DuckDB files
 read-only.
 """
 
@@ -33,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from pipelines.store import lineage, loadlog
 from pipelines.store.agreements import Agreement, AgreementError, load_agreements
 from pipelines.store.analytics import build_analytics_tables
-from pipelines.store.analytics_spec import DELAY_VALUES, ON_TRACK_VALUES, VIEWS
+from pipelines.store.analytics_spec import DELAY_VALUES, ON_TRACK_VALUES
 from pipelines.store.analytics_spec import SPECS as ANALYTICS_SPECS
 from pipelines.store.checks import (
     PublishCheckError,
@@ -47,7 +49,6 @@ from pipelines.store.checks import (
     combined_hash,
     relation_hashes,
     schemas_of,
-    sql_path,
 )
 from pipelines.store.identity import SPECS as IDENTITY_SPECS
 from pipelines.store.identity import (
@@ -57,6 +58,7 @@ from pipelines.store.identity import (
 from pipelines.store.privacy import connect
 from pipelines.store.quality import QUALITY_TABLES, build_quality_tables, quality_vocabulary
 from pipelines.store.staging import PublishInput, stage
+from pipelines.store.writer import materialise, write_version
 
 KEEP_VERSIONS = 3
 # Coded values analytics publishes on purpose: never mistaken for a person's name by the scan.
@@ -108,47 +110,6 @@ def _locked(store: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _write(
-    con: duckdb.DuckDBPyConnection, target: Path, relations: dict[str, dict[str, str]]
-) -> dict[str, int]:
-    """Write both databases and their Parquet copies; rows written per ``<db>.<table>``.
-
-    ``relations`` names, per database and table, the relation in ``con`` holding its rows: each
-    is read twice (into the database file and into Parquet), never computed twice.
-    """
-    rows = {}
-    for db, tables in relations.items():
-        path, pq = target / f"{db}.duckdb", target / "parquet" / db
-        pq.mkdir(parents=True)
-        con.execute(f"ATTACH {sql_path(path)} AS {db}")
-        con.execute("BEGIN")  # one commit per database: small tables skip the write-ahead log
-        for t, rel in tables.items():
-            rows[f"{db}.{t}"] = con.execute(f"CREATE TABLE {db}.{t} AS FROM {rel}").fetchone()[0]
-        con.execute("COMMIT")
-        con.execute(f"DETACH {db}")
-        for t, rel in tables.items():
-            con.execute(
-                f"COPY {rel} TO {sql_path(pq / f'{t}.parquet')} (FORMAT parquet, COMPRESSION zstd)"
-            )
-    with connect(str(target / "analytics.duckdb")) as an:
-        for view, q in VIEWS.items():
-            try:
-                an.execute(f"CREATE VIEW {view} AS {q}")
-            except duckdb.BinderException:  # its column was not permitted: no view
-                continue
-            rows[f"analytics.{view}"] = an.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-            an.execute(
-                f"COPY (SELECT * FROM {view}) TO "
-                f"{sql_path(target / 'parquet' / 'analytics' / f'{view}.parquet')} "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
-    os.chmod(target / "identity.duckdb", 0o640)
-    os.chmod(target / "parquet" / "identity", 0o750)
-    for f in (target / "parquet" / "identity").iterdir():
-        os.chmod(f, 0o640)
-    return rows
 
 
 def _switch(store: Path, version: Path) -> None:
@@ -378,32 +339,6 @@ def _unchanged(
     )
 
 
-_PLAIN = re.compile(r"^SELECT \* FROM (\w+)$")
-
-
-def _materialise(
-    con: duckdb.DuckDBPyConnection, selects: dict[str, dict[str, str]]
-) -> dict[str, dict[str, str]]:
-    """Compute every published table once, into a temporary table; ``SELECT * FROM x`` of a
-    table or of a registered input is used as it is. Returns the relation holding each table's
-    rows (it is then hashed, written to the database and to Parquet)."""
-    stored = {
-        r[0]
-        for r in con.execute("""SELECT table_name FROM duckdb_tables()
-            UNION ALL SELECT view_name FROM duckdb_views()
-            WHERE tags['duckdb_python_register'] = 'true'""").fetchall()
-    }
-    out: dict[str, dict[str, str]] = {}
-    for db, tables in selects.items():
-        for t, q in tables.items():
-            plain = _PLAIN.match(" ".join(q.split()))
-            rel = plain[1] if plain and plain[1] in stored else f"out_{db}_{t}"
-            if rel == f"out_{db}_{t}":
-                con.execute(f"CREATE OR REPLACE TEMP TABLE {rel} AS {q}")
-            out.setdefault(db, {})[t] = rel
-    return out
-
-
 def _build(
     store: Path,
     partial: Path,
@@ -431,7 +366,7 @@ def _build(
         con.register("load_log_all", history.drop_duplicates(loadlog.KEY, keep="last"))
         con.register("lineage_all", lineage.events_frame(lineage.read_events(store)))
         ids = build_identity_tables(con, run_id, current / "identity.duckdb" if current else None)
-        relations = _materialise(con, {"identity": ids, "analytics": an})
+        relations = materialise(con, {"identity": ids, "analytics": an})
         clock.lap("build")
         flat = {f"{db}.{t}": rel for db, ts in relations.items() for t, rel in ts.items()}
         table_hashes = relation_hashes(con, flat)
@@ -441,7 +376,7 @@ def _build(
             return None
         quality = {t: relations["analytics"][t] for t in QUALITY_TABLES}
         names = names_for_scan(con) - VOCABULARY - quality_vocabulary(con, quality)
-        rows = _write(con, partial, relations)
+        rows = write_version(con, partial, relations)
     shutil.rmtree(partial / ".spill", ignore_errors=True)
     clock.lap("write")
     return rows, names, digest, table_hashes

@@ -24,6 +24,7 @@ from __future__ import annotations
 import duckdb
 
 from pipelines.store.agreements import Agreement, permitting, sql_source_in
+from schemas.columns import SOURCES
 
 # Standardisation accounting (``work/standard/<source>/accounting``), one row per delivered table.
 ACCOUNTING = (
@@ -85,16 +86,32 @@ def build_quality_tables(
                   FROM in_link_quality)
             WHERE {sql_source_in(shown, "l")} AND {sql_source_in(shown, "r")} AND n > 0
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        "link_coverage": f"""
-            WITH x AS (SELECT source, child_id FROM xref WHERE {sql_source_in(shown)}),
-                 c AS (SELECT child_id, count(DISTINCT source) AS n_sources FROM x GROUP BY 1)
-            SELECT source, count(*)::BIGINT AS records,
-                   count(DISTINCT child_id)::BIGINT AS children,
-                   count(*) FILTER (WHERE n_sources > 1)::BIGINT AS linked_to_other_source,
-                   round(count(*) FILTER (WHERE n_sources > 1) / count(*), 4)::DOUBLE
-                     AS link_rate
-            FROM x JOIN c USING (child_id) GROUP BY 1 ORDER BY 1""",
+        "link_coverage": _coverage(shown),
     }
+
+
+def _coverage(shown: list[str]) -> str:
+    """``link_coverage``: one pass over the linked records counts each child's records per
+    source (the sources are a closed vocabulary), then each source is read off those counts."""
+    mine = [s for s in SOURCES if s in shown]
+    if not mine:
+        return """SELECT NULL::VARCHAR AS source, 0::BIGINT AS records, 0::BIGINT AS children,
+                         0::BIGINT AS linked_to_other_source, 0::DOUBLE AS link_rate LIMIT 0"""
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE source = '{s}') AS n{i}" for i, s in enumerate(mine)
+    )
+    total = " + ".join(f"n{i}" for i in range(len(mine)))
+    per_source = " UNION ALL ".join(
+        f"""SELECT '{s}' AS source, sum(n{i})::BIGINT AS records,
+                   count(*) FILTER (WHERE n{i} > 0)::BIGINT AS children,
+                   coalesce(sum(n{i}) FILTER (WHERE {total} > n{i}), 0)::BIGINT
+                     AS linked_to_other_source FROM c"""
+        for i, s in enumerate(mine)
+    )
+    return f"""
+        WITH c AS (SELECT {counts} FROM xref WHERE {sql_source_in(mine)} GROUP BY child_id)
+        SELECT *, round(linked_to_other_source / records, 4)::DOUBLE AS link_rate
+        FROM ({per_source}) WHERE records > 0 ORDER BY source"""
 
 
 def quality_vocabulary(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> set[str]:
