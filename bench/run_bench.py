@@ -55,6 +55,7 @@ def bench_one(n: int, out: Path, seed: int, reuse: bool = False) -> dict:
         "progress=lambda m: None); "
         "print(json.dumps({'stages': s.stages, 'seconds': s.seconds}, default=str))"
     )
+    (out / f"n{n}_load.json").write_text(json.dumps(load, default=str))
     quality, _, _ = _child(
         "import json; from pathlib import Path; from pipelines.runner import evaluate_store; "
         f"r = evaluate_store(Path({str(work / 'store')!r}), Path({str(work / 'truth')!r})); "

@@ -13,6 +13,7 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+from linkage.backends import duckdb_connection
 from linkage.prepare import PID_TRUSTED, prepare
 
 
@@ -43,10 +44,12 @@ def plain_settings() -> SettingsCreator:
             cl.ExactMatch("sex"),
             cl.ExactMatch("district_code"),
         ],
+        # The same frequency-capped keys as the pipeline (pid; family+given name; family name +
+        # birth date): uncapped name blocks grow quadratically and at 1M children exhaust memory.
         blocking_rules_to_generate_predictions=[
-            block_on("pid"),
-            block_on("given_name", "family_name"),
-            block_on("birth_date", "family_name"),
+            block_on("bk_pid"),
+            block_on("bk_family_given"),
+            block_on("bk_family_dob"),
         ],
         retain_matching_columns=False,
         linker_uid="plain-baseline",
@@ -68,15 +71,19 @@ def plain_splink_baseline(
         "birth_date",
         "sex",
         "district_code",
+        "bk_pid",
+        "bk_family_given",
+        "bk_family_dob",
+        "bk_given_year",
     ]
-    db_api = DuckDBAPI()
+    db_api = DuckDBAPI(duckdb_connection())  # same memory limit as the pipeline's linker
     table = db_api.register(frame[columns], table_name="plain_input")
     linker = Linker(table, plain_settings(), log_level=logging.WARNING)
     linker.training.estimate_probability_two_random_records_match(
         [block_on("pid", "birth_date")], recall=0.6
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for rule in (block_on("pid"), block_on("birth_date"), block_on("family_name")):
+    for rule in (block_on("bk_pid"), block_on("bk_family_dob"), block_on("bk_given_year")):
         linker.training.estimate_parameters_using_expectation_maximisation(
             rule, estimate_without_term_frequencies=True
         )
