@@ -303,6 +303,7 @@ def link(
     when asked for (``full=True``); child ids are kept through the registry either way.
     """
     from linkage import incremental, registry, review
+    from linkage.backends import backend_from_env
     from linkage.cluster import cluster_records
     from linkage.predict import predict
     from linkage.prepare import prepare
@@ -322,10 +323,11 @@ def link(
     lap("prepare")
     artefact, trained = model_artefact(work, prepared, retrain)
     lap("train")
+    backend = backend_from_env()  # DuckDB unless TEUMTEM_LINKAGE_BACKEND=spark
     with _next_state(work) as con:
         plan, fps = incremental.plan(con, prepared, artefact.sha256, full=full or trained)
         if plan.full:
-            new_pairs = predict(prepared, artefact, threshold=REVIEW_LOWER)
+            new_pairs = predict(prepared, artefact, threshold=REVIEW_LOWER, backend=backend)
         else:
             near = incremental.scoring_subset(prepared, plan.changed, artefact)
             flagged = prepared.assign(**{incremental.NEW_FLAG: plan.changed.to_numpy()})[near]
@@ -335,6 +337,7 @@ def link(
                     incremental.only_new_pairs(artefact),
                     threshold=REVIEW_LOWER,
                     term_frequencies_from=prepared,
+                    backend=backend,
                 )
                 if plan.changed.any()
                 else plan.kept_pairs.iloc[:0]

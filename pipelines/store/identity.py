@@ -1,11 +1,12 @@
 """The restricted identity database: the linkage map and golden identifiers (data officers only).
 
 Tables: ``source_xref`` (one row per linked source record: child_id, source, record_key, the
-months the record was delivered, ``snapshot_status`` (``current`` / ``left`` for school rosters,
-centre and health-centre registers: is the record on its register's latest snapshot) and
-``left_after_month``, match information, ``run_id`` of the run that first published the link), ``golden_identity`` (golden identifiers, each value only if its source's agreement
-permits it here), ``golden_provenance``, ``child_registry``, ``registry_events``,
-``review_decisions``, ``review_queue``, ``quarantine``, ``load_log``, ``lineage_events``.
+months the record was delivered, ``snapshot_status`` (``current`` / ``left`` for school
+rosters, centre and health-centre registers: is the record on its register's latest snapshot),
+``left_after_month``, match information, ``run_id`` of the run that first published the link),
+``golden_identity`` (golden identifiers, each value only if its source's agreement permits it
+here), ``golden_provenance``, ``child_registry``, ``registry_events``, ``review_decisions``,
+``review_queue``, ``quarantine``, ``load_log``, ``lineage_events``.
 """
 
 from __future__ import annotations
