@@ -25,21 +25,11 @@ import duckdb
 
 from pipelines.store.agreements import Agreement, permitting, sql_source_in
 from schemas.columns import SOURCES
+from sources.standardise import ACCOUNTING_COLUMNS
 
-# Standardisation accounting (``work/standard/<source>/accounting``), one row per delivered table.
-ACCOUNTING = (
-    "source",
-    "month",
-    "table",
-    "standard_table",
-    "rows_in",
-    "standardised",
-    "excluded",
-    "quarantined_on_read",
-    "quarantined_on_conform",
-    "quarantined_on_validate",
-    "run_id",
-)
+# Standardisation accounting (``work/standard/<source>/accounting``), one row per delivered table:
+# the standardiser's own columns plus the month and run that ``pipelines.stages`` adds.
+ACCOUNTING = (ACCOUNTING_COLUMNS[0], "month", *ACCOUNTING_COLUMNS[1:], "run_id")
 # Linked pairs per source pair (``work/linkage/pair_summary.parquet``).
 PAIR_SUMMARY = ("source_l", "source_r", "pairs", "mean_probability")
 QUALITY_TABLES = ("quality_summary", "quarantine_by_rule", "link_quality", "link_coverage")
