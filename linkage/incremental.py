@@ -33,6 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from linkage.cluster import components
 from linkage.model import ModelArtefact
 
 NEW_FLAG = "is_new"
@@ -218,25 +219,9 @@ def to_recluster(
     ok = heads >= 0
     left = np.concatenate([left, members[ok]])
     right = np.concatenate([right, heads[ok]])
-    label = _components(len(ids), left, right)
+    label = components(len(ids), left, right)
     marked = np.isin(label, np.unique(label[seed])) if seed.any() else seed
     return pd.Series(marked, index=prepared.index)
-
-
-def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Connected-component label per node (vectorised min-label propagation)."""
-    label = np.arange(n, dtype=np.int64)
-    if len(left) == 0:
-        return label
-    while True:
-        low = np.minimum(label[left], label[right])
-        new = label.copy()
-        np.minimum.at(new, left, low)
-        np.minimum.at(new, right, low)
-        new = new[new]  # pointer jumping: follow labels to their own label
-        if np.array_equal(new, label):
-            return label
-        label = new
 
 
 def save(

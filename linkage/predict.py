@@ -20,6 +20,7 @@ def predict(
     db_path: str | None = None,
     term_frequencies_from: pd.DataFrame | None = None,
     backend: Backend | None = None,
+    gammas: bool = False,
 ) -> pd.DataFrame:
     """Score every pair the model's blocking rules generate and keep those at/above ``threshold``.
 
@@ -34,15 +35,19 @@ def predict(
             exactly as it would in a run over everyone.
         backend: Where the SQL runs (``linkage.backends``); default in-process DuckDB. The same
             artefact scores the same pairs on every backend.
+        gammas: Also return one ``gamma_<c>`` column per comparison (the level reached; -1 =
+            null). Off by default: Splink then materialises every compared column and every
+            Bayes factor of both records of every pair, which at a million records costs more
+            than the scoring itself.
 
     Returns:
         One row per scored pair: ``unique_id_l``, ``unique_id_r`` (``l < r``),
-        ``match_probability``, ``match_weight``, ``source_l``, ``source_r`` and one ``gamma_<c>``
-        column per comparison (the level reached; -1 = null), sorted by the two ids.
+        ``match_probability``, ``match_weight``, ``source_l``, ``source_r`` (and the
+        ``gamma_<c>`` columns if asked for), sorted by the two ids.
     """
     model = copy.deepcopy(artefact.settings)
     # Output options, not model parameters: Splink emits gamma_* only with both flags on.
-    model.update(retain_matching_columns=True, retain_intermediate_calculation_columns=True)
+    model.update(retain_matching_columns=gammas, retain_intermediate_calculation_columns=gammas)
     linker = linker_for(prepare(persons), model, db_path, backend)
     if term_frequencies_from is not None:
         _register_term_frequencies(linker, model, term_frequencies_from)

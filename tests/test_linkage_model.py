@@ -10,7 +10,7 @@ from linkage.baselines import exact_pid_baseline, plain_splink_baseline
 from linkage.cluster import cluster_records
 from linkage.evaluate import evaluate
 from linkage.model import ModelArtefact, settings, train
-from linkage.predict import predict
+from linkage.predict import PAIR_COLUMNS, predict
 from linkage.prepare import prepare
 
 SEED = 7
@@ -30,7 +30,7 @@ def artefact(simulated):
 @pytest.fixture(scope="module")
 def linked(simulated, artefact):
     persons, truth = simulated
-    pairs = predict(persons, artefact, threshold=0.2)
+    pairs = predict(persons, artefact, threshold=0.2, gammas=True)
     result = cluster_records(persons, pairs, threshold=0.5)
     return pairs, result, evaluate(result.clusters, truth)
 
@@ -92,6 +92,44 @@ def test_predict_returns_scored_pairs_with_gamma_columns(linked, artefact):
         "size",
         "unnamed",
     }
+
+
+def _partition(clusters: pd.DataFrame) -> set[frozenset[str]]:
+    return {frozenset(ids) for _, ids in clusters.groupby("cluster_id")["unique_id"]}
+
+
+def test_fast_clustering_equals_the_exhaustive_greedy_loop(simulated, linked):
+    # Up-front refusals and the conflict-free fast path must give what deciding every edge in
+    # the greedy loop gives: the same children and the same refused pairs, in the same order.
+    persons, _ = simulated
+    pairs, result, _ = linked
+    ids = ["unique_id_l", "unique_id_r"]
+    slow = cluster_records(persons, pairs, threshold=0.5, exhaustive=True)
+    assert _partition(result.clusters) == _partition(slow.clusters)
+    assert len(result.conflicts) > 100
+    assert result.conflicts[ids].equals(slow.conflicts[ids])
+    # with clerical decisions: some sure links forbidden, some refused unions forced
+    never = pairs.loc[pairs["match_probability"] > 0.99, ids].iloc[::40]
+    forced = pairs.merge(slow.conflicts[ids].iloc[::25], on=ids, how="left", indicator=True)
+    forced["forced"] = forced.pop("_merge").eq("both")
+    assert len(never) >= 5 and forced["forced"].sum() >= 5
+    runs = [
+        cluster_records(persons, forced, threshold=0.5, cannot_link=never, exhaustive=e)
+        for e in (False, True)
+    ]
+    assert _partition(runs[0].clusters) == _partition(runs[1].clusters)
+    assert runs[0].conflicts[ids].equals(runs[1].conflicts[ids])
+    assert _partition(runs[0].clusters) != _partition(result.clusters)  # the decisions bit
+
+
+def test_predict_without_gammas_scores_the_same_pairs(simulated, artefact, linked):
+    # The pipeline's default output: no gamma columns, the same pairs and probabilities.
+    pairs = linked[0]
+    lean = predict(simulated[0], artefact, threshold=0.2)
+    assert not any(c.startswith("gamma_") for c in lean.columns)
+    columns = [*PAIR_COLUMNS, "source_l", "source_r"]
+    assert list(lean.columns) == columns
+    pd.testing.assert_frame_equal(lean, pairs[columns])
 
 
 def test_artefact_round_trips_with_the_same_hash(tmp_path, artefact, simulated):

@@ -51,9 +51,13 @@ def artefact(persons):
 @pytest.fixture(scope="module")
 def scored(persons, artefact, spark):
     prepared = prepare(persons)
-    duck = predict(prepared, artefact, threshold=REVIEW_LOWER)
+    duck = predict(prepared, artefact, threshold=REVIEW_LOWER, gammas=True)
     on_spark = predict(
-        prepared, artefact, threshold=REVIEW_LOWER, backend=Backend("spark", spark=spark)
+        prepared,
+        artefact,
+        threshold=REVIEW_LOWER,
+        backend=Backend("spark", spark=spark),
+        gammas=True,
     )
     return prepared, duck, on_spark
 
