@@ -112,7 +112,8 @@ def stage_seconds(result: dict) -> dict[str, float]:
             total["link: train"] += steps.get("train", 0.0)
             total["link: predict"] += steps.get("predict", 0.0)
             total["link: cluster"] += steps.get("cluster", 0.0)
-            total["link: ids+state"] += seconds - sum(steps.values()) + steps.get("registry", 0.0)
+            after = sum(steps.get(k, 0.0) for k in ("registry", "ids", "state", "history"))
+            total["link: ids+state"] += seconds - sum(steps.values()) + after
         elif name.startswith("linkage/golden_child"):
             total["golden"] += seconds
         elif name.startswith("store/"):

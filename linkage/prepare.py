@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.columns import PERSON
 from schemas.names import phonetic_key, romanise
@@ -27,9 +28,12 @@ PID_TRUSTED = ("valid", "non_thai")
 
 # Default block-size caps (records per blocking value). A key shared by more records than this is
 # dropped from that one rule: the pairs it would make are found by other, more specific rules.
+# Given name + birth year is the broad rule (for a child whose family name, PID, phone and area
+# all changed); at 1M children a cap of 400 made it 58M of 63M candidate pairs, and found no true
+# pair another rule missed. At 40 it makes 4.4M: same recall, training and scoring ~6x faster.
 DEFAULT_BLOCK_CAPS = {
     "bk_pid": 40,
-    "bk_given_year": 400,
+    "bk_given_year": 40,
     "bk_family_dob": 60,
     "bk_phone_year": 60,
     "bk_mother": 40,
@@ -85,9 +89,27 @@ def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> 
     return block_keys(derive(latest(persons)), block_caps)
 
 
+def _in_key_order(frame: pd.DataFrame) -> bool:
+    """True if ``(source, record_key)`` strictly increases row by row (one row per key, sorted),
+    as ``pipelines.stages.linkage_persons`` delivers it."""
+    if len(frame) < 2 or frame["source"].isna().any() or frame["record_key"].isna().any():
+        return len(frame) < 2
+    src, key = (
+        pa.array(frame[c].astype("str"), type=pa.large_string()) for c in ("source", "record_key")
+    )
+    a, b = src.slice(0, len(src) - 1), src.slice(1)
+    after = pc.or_(
+        pc.greater(b, a),
+        pc.and_(pc.equal(b, a), pc.greater(key.slice(1), key.slice(0, len(key) - 1))),
+    )
+    return bool(pc.all(after).as_py())
+
+
 def latest(persons: pd.DataFrame) -> pd.DataFrame:
     """The PERSON columns of the latest month of each ``(source, record_key)``, in key order."""
     frame = persons.reindex(columns=list(PERSON))
+    if _in_key_order(frame):  # already one row per key, in key order: nothing to sort
+        return frame.reset_index(drop=True)
     frame = frame.sort_values(["source", "record_key", "month"], kind="stable")
     return frame.drop_duplicates(["source", "record_key"], keep="last").reset_index(drop=True)
 

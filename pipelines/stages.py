@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.workarea import WorkArea, write_parquet_atomic
+from pipelines.workarea import WorkArea, write_parquet_atomic, write_table_atomic
 from schemas.columns import EVENT_TABLES, PERSON, QUARANTINE
 from sources.base import ExtractError
 from sources.landing import RawZone, discover, land_incoming, sha256_file
@@ -158,39 +158,59 @@ def check_standard(source: str, month: str | None, work: WorkArea) -> list[str]:
     return problems
 
 
+def _concat_standard(work: WorkArea, table: str, columns: list[str] | None = None):
+    """Every month's file of one standard table across sources as one Arrow table (None if
+    there is none)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, table)]
+    if not files:
+        return None
+    tables = [pq.read_table(f, columns=columns) for f in files]
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _empty_standard(table: str) -> pd.DataFrame:
+    columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(table, EVENT_TABLES.get(table, ()))
+    return pd.DataFrame(columns=list(columns))
+
+
 def read_standard(
     work: WorkArea, table: str, latest_per_key: list[str] | None = None
 ) -> pd.DataFrame:
     """All months of one standard table across sources (latest month wins per key when given).
 
     Files are read and concatenated as Arrow tables; the latest row per key is chosen in DuckDB
-    (ties: the later file), and only the kept rows are converted to pandas.
+    (ties: the later file) and the kept rows come in key order; only they are converted to
+    pandas.
     """
+    frame = _concat_standard(work, table)
+    if frame is None:
+        return _empty_standard(table)
+    if latest_per_key:
+        frame = _latest_rows(frame, latest_per_key)
+    return frame.to_pandas().reset_index(drop=True)
+
+
+def _latest_rows(frame, keys: list[str]):
+    """The rows of an Arrow table holding the latest ``month`` of each key, in key order."""
     import duckdb
     import numpy as np
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, table)]
-    if not files:
-        columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(
-            table, EVENT_TABLES.get(table, ())
-        )
-        return pd.DataFrame(columns=list(columns))
-    frame = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
-    if latest_per_key:
-        keys = frame.select([*latest_per_key, "month"])
-        keys = keys.append_column("_row", pa.array(np.arange(frame.num_rows)))
-        partition = ", ".join(f'"{k}"' for k in latest_per_key)
-        with duckdb.connect() as con:
-            con.register("_keys", keys)
-            rows = con.sql(
-                f"""SELECT _row FROM _keys QUALIFY row_number() OVER (
-                        PARTITION BY {partition} ORDER BY month DESC, _row DESC) = 1
-                    ORDER BY month, _row"""
-            ).fetchnumpy()["_row"]
-        frame = frame.take(rows)
-    return frame.to_pandas().reset_index(drop=True)
+    index = frame.select([*keys, "month"]).append_column(
+        "_row", pa.array(np.arange(frame.num_rows))
+    )
+    partition = ", ".join(f'"{k}"' for k in keys)
+    with duckdb.connect() as con:
+        con.register("_keys", index)
+        rows = con.sql(
+            f"""SELECT _row FROM _keys QUALIFY row_number() OVER (
+                    PARTITION BY {partition} ORDER BY month DESC, _row DESC) = 1
+                ORDER BY {partition}"""
+        ).fetchnumpy()["_row"]
+    return frame.take(rows)
 
 
 def summary_row(report: Report) -> dict:
@@ -205,7 +225,17 @@ LINKED_PERSONS_FILE = "persons.parquet"
 
 def linkage_persons(work: WorkArea) -> pd.DataFrame:
     """Every record to link: the latest month of each (source, record_key)."""
-    return read_standard(work, "persons", latest_per_key=["source", "record_key"])
+    return _read_persons(work)[0]
+
+
+def _read_persons(work: WorkArea):
+    """``linkage_persons`` and, from the same read, ``(source, record_key, month)`` of every
+    delivered row (the records' history; None when nothing is standardised yet)."""
+    frame = _concat_standard(work, "persons")
+    if frame is None:
+        return _empty_standard("persons"), None
+    persons = _latest_rows(frame, ["source", "record_key"]).to_pandas()
+    return persons.reset_index(drop=True), frame.select(["source", "record_key", "month"])
 
 
 def linked_persons(work: WorkArea) -> pd.DataFrame:
@@ -214,9 +244,26 @@ def linked_persons(work: WorkArea) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else linkage_persons(work)
 
 
+HISTORY_COLUMNS = ("first_month", "last_month", "months", "snapshot_status", "left_after_month")
+
+
 def record_history(work: WorkArea) -> pd.DataFrame:
     """Per record: the months it was delivered in and, for snapshot registers, whether it is on
-    the register's latest snapshot.
+    the register's latest snapshot (see ``_history_table``)."""
+    import duckdb
+
+    seen = _concat_standard(work, "persons", ["source", "record_key", "month"])
+    if seen is None:
+        return pd.DataFrame(columns=["source", "record_key", *HISTORY_COLUMNS])
+    with duckdb.connect() as con:
+        _history_table(con, seen)
+        return con.sql("SELECT * FROM _lk_history").to_arrow_table().to_pandas()
+
+
+def _history_table(con, seen) -> None:
+    """Create temp table ``_lk_history`` from ``(source, record_key, month)`` of every delivered
+    row: per record its first/last month, the months it was delivered in and, for snapshot
+    registers, its ``snapshot_status``.
 
     A school roster or a centre's register lists every child it holds each month. A record
     missing from its register's latest delivered month has left (moved school, aged out); it is
@@ -225,29 +272,20 @@ def record_history(work: WorkArea) -> pd.DataFrame:
     latest snapshot is its own last delivery. Non-snapshot sources (case and survey registers,
     which deliver only what changed) get NULL.
     """
-    import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from linkage.cluster import SNAPSHOT_SOURCES
 
-    columns = ["source", "record_key", "month"]
-    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, "persons")]
-    out = [*columns[:2], "first_month", "last_month", "months", "snapshot_status"]
-    if not files:
-        return pd.DataFrame(columns=[*out, "left_after_month"])
-    seen = pa.concat_tables([pq.read_table(f, columns=columns) for f in files])
     scope = pd.DataFrame(list(SNAPSHOT_SOURCES.items()), columns=["source", "scope"])
-    with duckdb.connect() as con:
-        con.register("_seen", seen)
-        con.register("_scope", scope)
-        return con.sql("""
+    con.register("_lk_seen", seen)
+    con.register("_lk_scope", scope)
+    try:
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _lk_history AS
             WITH r AS (
                 SELECT DISTINCT s.source, s.record_key, s.month,
                        CASE WHEN c.scope = 'register'
                             THEN s.source || '|' || split_part(s.record_key, ':', 1)
                             WHEN c.scope IS NOT NULL THEN s.source END AS register
-                FROM _seen s LEFT JOIN _scope c USING (source)),
+                FROM _lk_seen s LEFT JOIN _lk_scope c USING (source)),
             latest AS (SELECT register, max(month) AS m FROM r
                        WHERE register IS NOT NULL GROUP BY ALL),
             h AS (SELECT source, record_key, min(month) AS first_month,
@@ -259,7 +297,31 @@ def record_history(work: WorkArea) -> pd.DataFrame:
                         WHEN h.last_month = l.m THEN 'current' ELSE 'left' END
                      AS snapshot_status,
                    CASE WHEN h.last_month < l.m THEN h.last_month END AS left_after_month
-            FROM h LEFT JOIN latest l USING (register)""").df()
+            FROM h LEFT JOIN latest l USING (register)""").fetchall()
+    finally:
+        con.unregister("_lk_seen")
+        con.unregister("_lk_scope")
+
+
+def _assignments(con, clusters: pd.DataFrame, seen):
+    """Every record's child id, cluster size and history (Arrow, in key order), from the
+    registry's ``record_assignment`` in ``con``."""
+    import pyarrow as pa
+
+    history = ", ".join(f"h.{c}" for c in HISTORY_COLUMNS)
+    if seen is None:
+        seen = pa.table({c: pa.array([], pa.string()) for c in ("source", "record_key", "month")})
+    _history_table(con, seen)
+    con.register("_lk_clusters", clusters[["source", "record_key", "cluster_size"]])
+    try:
+        return con.sql(f"""
+            SELECT a.source, a.record_key, a.child_id, c.cluster_size, {history}
+            FROM record_assignment a JOIN _lk_clusters c USING (source, record_key)
+            LEFT JOIN _lk_history h USING (source, record_key)
+            ORDER BY a.source, a.record_key""").to_arrow_table()
+    finally:
+        con.unregister("_lk_clusters")
+        con.execute("DROP TABLE IF EXISTS _lk_history").fetchall()
 
 
 def model_artefact(work: WorkArea, persons: pd.DataFrame, retrain: bool = False):
@@ -302,6 +364,8 @@ def link(
     full re-link runs on the first load, after a retrain, when the model artefact changed, or
     when asked for (``full=True``); child ids are kept through the registry either way.
     """
+    import pyarrow.compute as pc
+
     from linkage import incremental, registry, review
     from linkage.backends import backend_from_env
     from linkage.cluster import cluster_records
@@ -316,7 +380,7 @@ def link(
         laps[name] = laps.get(name, 0.0) + now - clock[0]
         clock[0] = now
 
-    persons = linkage_persons(work)
+    persons, seen = _read_persons(work)
     write_parquet_atomic(persons, work.linkage / LINKED_PERSONS_FILE)
     lap("read")
     prepared = prepare(persons)
@@ -353,15 +417,19 @@ def link(
             [applied.cannot_link, applied.pairs.loc[applied.pairs["forced"], _IDS]],
             ignore_index=True,
         )
-        redo = incremental.to_recluster(
-            prepared, plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, decided
-        )
-        subset = prepared[redo.to_numpy()]
-        inside = pd.Index(subset["unique_id"])
-        sub_pairs = applied.pairs[
-            incremental.member(applied.pairs["unique_id_l"], inside)
-            & incremental.member(applied.pairs["unique_id_r"], inside)
-        ]
+        if plan.full:  # everything is re-clustered
+            redo = pd.Series(True, index=prepared.index)
+            subset, sub_pairs = prepared, applied.pairs
+        else:
+            redo = incremental.to_recluster(
+                prepared, plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, decided
+            )
+            subset = prepared[redo.to_numpy()]
+            inside = pd.Index(subset["unique_id"])
+            sub_pairs = applied.pairs[
+                incremental.member(applied.pairs["unique_id_l"], inside)
+                & incremental.member(applied.pairs["unique_id_r"], inside)
+            ]
         result = cluster_records(
             subset,
             sub_pairs,
@@ -371,9 +439,12 @@ def link(
             max_cluster_size=max_cluster_size,
             cannot_link=applied.cannot_link,
         )
-        kept = plan.previous[~incremental.member(plan.previous["unique_id"], inside)]
-        kept = kept.merge(prepared[["unique_id", "source", "record_key"]], on="unique_id")
-        clusters = pd.concat([kept, result.clusters], ignore_index=True)
+        if plan.full:
+            clusters = result.clusters
+        else:
+            kept = plan.previous[~incremental.member(plan.previous["unique_id"], inside)]
+            kept = kept.merge(prepared[["unique_id", "source", "record_key"]], on="unique_id")
+            clusters = pd.concat([kept, result.clusters], ignore_index=True)
         lap("cluster")
         queued = review.queue_pairs(
             con, _review_frame(result), REVIEW_LOWER, REVIEW_UPPER, run_id=run_id
@@ -381,16 +452,13 @@ def link(
         assigned = registry.assign_ids(
             con, result.clusters, run_id, reason_context=f"model {artefact.sha256[:12]}"
         )
+        lap("ids")
         incremental.save(con, prepared, fps, pairs, clusters, artefact.sha256, run_id, plan.mode)
-        current = con.sql("SELECT source, record_key, child_id FROM record_assignment").df()
-    assignments = current.merge(
-        clusters[["source", "record_key", "cluster_size"]], on=["source", "record_key"]
-    ).merge(record_history(work), on=["source", "record_key"], how="left")
-    write_parquet_atomic(assignments, work.linkage / "assignments.parquet")
-    write_parquet_atomic(
-        _pair_summary(applied.pairs, assignments), work.linkage / "pair_summary.parquet"
-    )
-    lap("registry")
+        lap("state")
+        assignments = _assignments(con, clusters, seen)
+    write_table_atomic(assignments, work.linkage / "assignments.parquet")
+    write_parquet_atomic(_pair_summary(applied.pairs), work.linkage / "pair_summary.parquet")
+    lap("history")
     sizes = clusters.drop_duplicates("cluster_id")["cluster_size"]
     return Report(
         figures={
@@ -398,15 +466,17 @@ def link(
             "linkage_mode": plan.mode,
             "records_scored_as_new": int(plan.changed.sum()),
             "records_reclustered": int(redo.sum()),
-            "children": int(assignments["child_id"].nunique()),
+            "children": pc.count_distinct(assignments["child_id"]).as_py(),
             "scored_pairs": len(pairs),
             "scored_pairs_this_run": len(new_pairs),
             "linked_pairs": int((applied.pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
             "largest_cluster": int(sizes.max()) if len(sizes) else 0,
             "singletons": int((sizes == 1).sum()),
             # Link rate: share of records that share their child with another record.
-            "link_rate": round(float((assignments["cluster_size"] > 1).mean()), 4)
-            if len(assignments)
+            "link_rate": round(
+                pc.mean(pc.greater(assignments["cluster_size"], 1).cast("int8")).as_py(), 4
+            )
+            if assignments.num_rows
             else 0.0,
             "refused_unions": len(result.conflicts),
             "review_queued": int(queued.get("queued", 0)) if isinstance(queued, dict) else 0,
@@ -438,7 +508,7 @@ def _review_frame(result) -> pd.DataFrame:
     return pd.concat([band, refused], ignore_index=True)
 
 
-def _pair_summary(pairs: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+def _pair_summary(pairs: pd.DataFrame) -> pd.DataFrame:
     """Linked pairs per source pair with their mean probability (no record keys)."""
     linked = pairs[pairs["match_probability"] >= MATCH_THRESHOLD]
 
