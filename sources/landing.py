@@ -432,11 +432,24 @@ def land_incoming(
 def _land_one(row: dict, incoming: Path, zone: RawZone, run_id: str) -> dict:
     """Checksum, read and land one discovered file; its ``discover`` row with the outcome."""
     result = {"sha256": None, "rows": 0, "quarantined": 0}
-    if row["status"] != "ok":
+    if row["status"] not in ("ok", "rejected"):
         return row | result
     path = Path(row["path"])
     sha = sha256_file(path)
     result["sha256"] = sha
+    if row["status"] == "rejected":  # refused by its name (invalid or future month): kept
+        zone.record(
+            source=row["source"],
+            table=row["table"],
+            file=row["file"],
+            sha256=sha,
+            month=row["month"],
+            run_id=run_id,
+            status="rejected",
+            problem=row["reason"],
+            delivered=path,
+        )
+        return row | result
     module = SOURCES[row["source"]]
     try:
         landed = zone.land(

@@ -107,8 +107,8 @@ CASES = {
     "wrong_encoding": (SCHOOL_M2, "utf8", ("UTF-8", "cp874"), True),
     "missing_column": (CPIS_M2, "no_birth_date", ("birth_date", "missing"), True),
     "empty_file": (EPASS_M2, "empty", ("empty",), True),
-    # refused by its name before it is read: not landed, not recorded, bytes not kept
-    "future_month": ("cpis/cpis_cases_209901.csv", "future", ("209901", "future"), False),
+    # refused by its name before it is read: not landed, but recorded and its bytes kept
+    "future_month": ("cpis/cpis_cases_209901.csv", "future", ("209901", "future"), True),
 }
 
 
