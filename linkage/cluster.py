@@ -5,9 +5,11 @@ child of two. Instead, edges are taken in descending match probability (ties by 
 result is deterministic) into a union-find, and a union is refused when the two clusters hold a
 hard conflict:
 
-    roster      both hold a record of the same snapshot register in the same month under
-                different record keys: a child is on one school roster and in one centre's
-                register once, and in one health centre's PERSON file once.
+    roster      both hold a record of the same register in the same month under different
+                record keys: a child is on one school roster and in one centre's register
+                once, in one health centre's PERSON file once, and a member of one family
+                passbook once (two members of one passbook are two people, even when a twin's
+                name or PID was copied onto the other).
     pid         both hold trusted PIDs (check digit holds) that differ by more than one digit
                 or one swap of neighbouring digits - unless the records carrying them agree on
                 given name, birth date, sex and family: a sibling's PID typed on the child's
@@ -53,6 +55,9 @@ from linkage.prepare import prepare
 # one school roster, in one child-development centre) or within one register (a health centre's
 # PERSON file, keyed ``HOSPCODE:PID``: a child may be registered at two centres, not twice at one).
 SNAPSHOT_SOURCES = {"schools": "source", "child_centres": "source", "health_centres": "register"}
+# Registers that list a child once per month, for the ``roster`` rule: the snapshots, and each
+# family passbook (keyed ``family_id:member_no``), which lists each member once.
+ONCE_PER_REGISTER = {**SNAPSHOT_SOURCES, "epassbook": "register"}
 RELIABLE_SEX_SOURCES = ("schools", "health_centres", "epassbook")
 CONTEXT_COLUMNS = (
     "guardian_phone",
@@ -294,6 +299,26 @@ def _always_refused(
     return reasons
 
 
+def _roster_between(
+    roots: np.ndarray, slot: np.ndarray, left: np.ndarray, right: np.ndarray, reasons: np.ndarray
+) -> np.ndarray:
+    """``reasons`` of edges refused up front, with ``roster`` where the final clusters of the two
+    records hold entries of one register slot: the loop checks that rule before the PID and
+    family rules, on the clusters it has built so far, and clerks need not review it."""
+    reasons = reasons.copy()
+    ask = np.flatnonzero(np.isin(reasons, ["pid", "twin", "sibling"]))
+    if not len(ask):
+        return reasons
+    held = pd.DataFrame({"root": roots, "slot": slot})
+    held = held[held["slot"] >= 0].drop_duplicates()
+    edges = pd.DataFrame({"k": ask, "a": roots[left[ask]], "b": roots[right[ask]]})
+    both = edges.merge(held, left_on="a", right_on="root").merge(
+        held, left_on=["b", "slot"], right_on=["root", "slot"]
+    )
+    reasons[both["k"].unique()] = "roster"
+    return reasons
+
+
 class _Records:
     """Per-record facts the conflict rules need, as plain Python lists."""
 
@@ -526,7 +551,7 @@ def cluster_records(
         upper: Upper bound of the clerical-review band.
         max_cluster_size: No cluster grows beyond this many records.
         snapshot_sources: Source -> ``"source"`` or ``"register"``: where a monthly snapshot
-            lists a child once (default ``SNAPSHOT_SOURCES``).
+            lists a child once (default ``ONCE_PER_REGISTER``).
         reliable_sex_sources: Sources whose sex field is trusted for the twin rule.
         hold_unnamed: Never merge a cluster that has neither a given name nor a trusted PID (an
             unnamed newborn): it goes to ``conflicts`` as ``unnamed`` for review instead.
@@ -562,7 +587,7 @@ def cluster_records(
         known = (never_l >= 0) & (never_r >= 0)
         never_l, never_r = never_l[known], never_r[known]
 
-    sources = snapshot_sources or SNAPSHOT_SOURCES
+    sources = snapshot_sources or ONCE_PER_REGISTER
     codes = _record_codes(frame, sources, reliable_sex_sources)
     context = _context_codes(frame)
     prob = edges["match_probability"].to_numpy(dtype=float)
@@ -579,7 +604,7 @@ def cluster_records(
     if exhaustive:
         reasons[:] = None
     refusing = pd.notna(reasons)
-    refused = [(int(e), str(reasons[e])) for e in np.flatnonzero(refusing)]
+    refused: list[tuple[int, str]] = []
     live = np.flatnonzero(~refusing)
 
     # Conflict-free components are merged whole; the rest go through the greedy loop.
@@ -637,6 +662,11 @@ def cluster_records(
                 refused.append((e, reason))
         found = np.fromiter((find(i) for i in range(len(inner))), dtype=np.int64, count=len(inner))
         roots[inner] = inner[found]
+    up_front = np.flatnonzero(refusing)
+    labels = _roster_between(
+        roots, codes["slot"], left[up_front], right[up_front], reasons[up_front]
+    )
+    refused.extend(zip(up_front.tolist(), labels.tolist(), strict=True))
     refused.sort(key=lambda item: rank[item[0]])
 
     clusters = frame[["unique_id", "source", "record_key"]].copy()

@@ -60,15 +60,25 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _capped_key(parts: list[pd.Series], cap: int) -> pd.Series:
-    """Join key parts with '|'; NA where any part is missing or the key is shared by > cap rows."""
-    key = parts[0].astype("str")
-    for part in parts[1:]:
-        key = key + "|" + part.astype("str")
-    codes, _ = pd.factorize(key)  # missing parts made the key NA: code -1
-    counts = np.bincount(codes[codes >= 0]) if (codes >= 0).any() else np.zeros(0, dtype=np.int64)
-    oversized = np.zeros(len(key), dtype=bool)
-    oversized[codes >= 0] = counts[codes[codes >= 0]] > cap
-    return key.mask(oversized)
+    """An integer blocking key (nullable ``Int64``): equal for rows whose parts are all equal, NA
+    where any part is missing or the key is shared by more than ``cap`` rows.
+
+    Keys are codes, not text: joining the parts as strings cost seconds per key at a million
+    records. They mean something only within one prepared frame, which is all blocking needs.
+    """
+    n = len(parts[0])
+    combined = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=bool)
+    for part in parts:
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        missing |= codes < 0
+        combined = combined * (len(uniques) + 1) + codes
+    key = np.full(n, -1, dtype=np.int64)
+    if (~missing).any():
+        codes, _ = pd.factorize(combined[~missing])
+        counts = np.bincount(codes)
+        key[~missing] = np.where(counts[codes] > cap, -1, codes)
+    return pd.Series(pd.array(key, dtype="Int64"), index=parts[0].index).mask(key < 0)
 
 
 def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> pd.DataFrame:
@@ -167,19 +177,15 @@ def block_keys(out: pd.DataFrame, block_caps: dict[str, int] | None = None) -> p
     caps = {**DEFAULT_BLOCK_CAPS, **(block_caps or {})}
     out = out.copy()
     is_day = out["birth_md"].notna()
-    dob = out["birth_date"].astype("str")
-    year_text = out["birth_year"].astype("str")
+    dob = out["birth_date"].where(is_day)
+    year = out["birth_year"]
     out["bk_pid"] = _capped_key([out["pid"]], caps["bk_pid"])
-    out["bk_given_year"] = _capped_key([out["given_name_key"], year_text], caps["bk_given_year"])
-    out["bk_family_dob"] = _capped_key(
-        [out["family_name_key"], dob.where(is_day)], caps["bk_family_dob"]
-    )
-    out["bk_phone_year"] = _capped_key([out["guardian_phone"], year_text], caps["bk_phone_year"])
+    out["bk_given_year"] = _capped_key([out["given_name_key"], year], caps["bk_given_year"])
+    out["bk_family_dob"] = _capped_key([out["family_name_key"], dob], caps["bk_family_dob"])
+    out["bk_phone_year"] = _capped_key([out["guardian_phone"], year], caps["bk_phone_year"])
     out["bk_mother"] = _capped_key([out["mother_pid"]], caps["bk_mother"])
     out["bk_family_given"] = _capped_key(
         [out["family_name_key"], out["given_name_key"]], caps["bk_family_given"]
     )
-    out["bk_dob_area"] = _capped_key(
-        [dob.where(is_day), out["subdistrict_code"]], caps["bk_dob_area"]
-    )
+    out["bk_dob_area"] = _capped_key([dob, out["subdistrict_code"]], caps["bk_dob_area"])
     return out

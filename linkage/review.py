@@ -257,6 +257,9 @@ def apply_decisions(
     """
     ensure_tables(con)
     decided = con.execute(_LATEST).df()
+    if decided.empty:  # nothing decided yet: every pair as scored
+        cannot = pd.DataFrame({c: pd.Series(dtype="str") for c in ("unique_id_l", "unique_id_r")})
+        return AppliedDecisions(pairs=pairs.assign(forced=False), cannot_link=cannot)
     if unique_ids is not None:
         present = pd.Index(pd.unique(unique_ids))
         both = decided["unique_id_l"].isin(present) & decided["unique_id_r"].isin(present)

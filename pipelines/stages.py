@@ -424,12 +424,11 @@ def link(
             redo = incremental.to_recluster(
                 prepared, plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, decided
             )
-            subset = prepared[redo.to_numpy()]
-            inside = pd.Index(subset["unique_id"])
-            sub_pairs = applied.pairs[
-                incremental.member(applied.pairs["unique_id_l"], inside)
-                & incremental.member(applied.pairs["unique_id_r"], inside)
-            ]
+            flags = redo.to_numpy(dtype=bool)
+            subset = prepared[flags]
+            ids = pd.Index(prepared["unique_id"])
+            inside = [incremental.flagged(ids.get_indexer(applied.pairs[c]), flags) for c in _IDS]
+            sub_pairs = applied.pairs[inside[0] & inside[1]]
         result = cluster_records(
             subset,
             sub_pairs,
@@ -442,8 +441,12 @@ def link(
         if plan.full:
             clusters = result.clusters
         else:
-            kept = plan.previous[~incremental.member(plan.previous["unique_id"], inside)]
-            kept = kept.merge(prepared[["unique_id", "source", "record_key"]], on="unique_id")
+            at = ids.get_indexer(plan.previous["unique_id"])
+            keep = (at >= 0) & ~incremental.flagged(at, flags)
+            kept = plan.previous[keep].assign(
+                source=prepared["source"].to_numpy()[at[keep]],
+                record_key=prepared["record_key"].to_numpy()[at[keep]],
+            )
             clusters = pd.concat([kept, result.clusters], ignore_index=True)
         lap("cluster")
         queued = review.queue_pairs(

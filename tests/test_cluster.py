@@ -184,6 +184,27 @@ def test_two_roster_entries_in_one_month_are_two_children():
     assert result.conflicts["reason"].tolist() == ["roster"]
 
 
+def test_two_members_of_one_family_passbook_are_two_children():
+    # Twins with the same name typed for both and PIDs that clash, as found at 1M: identical
+    # otherwise (same name, birth date, sex, family), so only the passbook tells them apart.
+    base = {"given_name": "สุวดี", "sex": "F", "birth_date": "2023-01-01", **FAMILY}
+    persons = person_frame(
+        [
+            {"source": "epassbook", "record_key": "FP-1020-006598:3", "pid": PID_A, **base},
+            {"source": "epassbook", "record_key": "FP-1020-006598:4", "pid": PID_B, **base},
+            # the same child in another family's passbook (moved) may still join
+            {"source": "epassbook", "record_key": "FP-1020-000001:2", "pid": PID_A, **base},
+        ]
+    )
+    a, b, c = (
+        f"epassbook|{k}" for k in ("FP-1020-006598:3", "FP-1020-006598:4", "FP-1020-000001:2")
+    )
+    pairs = _pairs((a, b, 0.99), (a, c, 0.98))
+    result = cluster_records(persons, pairs, threshold=0.5)
+    assert _groups(result.clusters) == [[c, a], [b]]
+    assert result.conflicts["reason"].tolist() == ["roster"]
+
+
 def test_trusted_pids_must_agree_up_to_one_slip():
     # one digit wrong, typed as status valid (about one typo in ten still passes the check digit)
     typo = PID_A[:5] + str((int(PID_A[5]) + 1) % 10) + PID_A[6:]

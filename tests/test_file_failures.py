@@ -329,4 +329,11 @@ def test_future_and_invalid_months_are_rejected(tmp_path):
     zone = RawZone(tmp_path / "raw")
     report = land_incoming(incoming, zone, RUN, today=dt.date(2026, 6, 30))
     assert report.loc[report["status"] == "landed", "month"].tolist() == ["202606"]
-    assert pd.isna(zone.manifest()["problem"]).all()
+    # the refused files are recorded with their reason and their bytes kept
+    m = zone.manifest()
+    refused = m[m["status"] == "rejected"].set_index("month")
+    assert sorted(refused.index) == ["202607", "202613", "256905"]
+    assert refused.loc["202613", "problem"] == found.loc["202613", "reason"]
+    assert pd.isna(m.loc[m["status"] == "landed", "problem"]).all()
+    for sha in refused["sha256"]:
+        assert (tmp_path / "raw" / "_deliveries" / sha).is_file()
