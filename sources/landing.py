@@ -437,7 +437,8 @@ def _land_one(row: dict, incoming: Path, zone: RawZone, run_id: str) -> dict:
     path = Path(row["path"])
     sha = sha256_file(path)
     result["sha256"] = sha
-    if row["status"] == "rejected":  # refused by its name (invalid or future month): kept
+
+    def refuse(problem: str) -> dict:  # recorded as rejected, bytes kept
         zone.record(
             source=row["source"],
             table=row["table"],
@@ -446,10 +447,13 @@ def _land_one(row: dict, incoming: Path, zone: RawZone, run_id: str) -> dict:
             month=row["month"],
             run_id=run_id,
             status="rejected",
-            problem=row["reason"],
+            problem=problem,
             delivered=path,
         )
-        return row | result
+        return row | {"status": "rejected", "reason": problem} | result
+
+    if row["status"] == "rejected":  # refused by its name (invalid or future month)
+        return refuse(row["reason"])
     module = SOURCES[row["source"]]
     try:
         landed = zone.land(
@@ -461,22 +465,10 @@ def _land_one(row: dict, incoming: Path, zone: RawZone, run_id: str) -> dict:
             run_id,
             path,
         )
-        result |= {"rows": landed.rows, "quarantined": landed.quarantined}
-        row = row | {"status": landed.status, "reason": landed.problem}
     except ExtractError as err:
-        zone.record(
-            source=row["source"],
-            table=row["table"],
-            file=row["file"],
-            sha256=sha,
-            month=row["month"],
-            run_id=run_id,
-            status="rejected",
-            problem=str(err),
-            delivered=path,
-        )
-        row = row | {"status": "rejected", "reason": str(err)}
-    return row | result
+        return refuse(str(err))
+    result |= {"rows": landed.rows, "quarantined": landed.quarantined}
+    return row | {"status": landed.status, "reason": landed.problem} | result
 
 
 def _read_if_new(
