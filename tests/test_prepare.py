@@ -1,0 +1,50 @@
+"""Blocking keys and the vectorised PID-slip test the clusterer relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from linkage.cluster import _one_slip, _one_slip_many
+from linkage.prepare import _capped_key, _in_key_order
+
+
+def test_capped_key_groups_equal_parts_and_drops_missing_and_oversized_keys():
+    given = pd.Series(["ฟ้า", "ฟ้า", "ฟ้า", "ภูมิ", "ภูมิ", None, "ดาว"], dtype="str")
+    year = pd.Series([2018, 2018, 2019, 2017, 2017, 2018, pd.NA], dtype="Int64")
+    key = _capped_key([given, year], cap=2)
+    assert key.dtype == "Int64"
+    assert key[0] == key[1] and key[3] == key[4] and key[0] != key[3]
+    assert key[2] != key[0]  # same name, another year
+    assert key.iloc[5:].isna().all()  # a missing part gives no key
+    # a key shared by more rows than the cap is dropped from the rule
+    assert _capped_key([given, year], cap=1).iloc[[0, 1, 3, 4]].isna().all()
+    assert _capped_key([given, year], cap=1).notna()[2]
+
+
+def test_one_slip_many_agrees_with_one_slip():
+    rng = np.random.default_rng(5)
+    base = ["".join(rng.choice(list("0123456789"), 13)) for _ in range(300)]
+    other = []
+    for k, pid in enumerate(base):
+        digits = list(pid)
+        if k % 4 == 1:  # one substitution
+            digits[k % 13] = str((int(digits[k % 13]) + 1) % 10)
+        elif k % 4 == 2:  # neighbours swapped
+            i = k % 12
+            digits[i], digits[i + 1] = digits[i + 1], digits[i]
+        elif k % 4 == 3:  # two substitutions
+            digits[0], digits[7] = str((int(digits[0]) + 1) % 10), str((int(digits[7]) + 3) % 10)
+        other.append("".join(digits))
+    other[0] = base[0][:12]  # another length
+    left, right = np.array(base, dtype=object), np.array(other, dtype=object)
+    expected = [_one_slip(a, b) for a, b in zip(base, other, strict=True)]
+    assert _one_slip_many(left, right).tolist() == expected
+    assert 0 < sum(expected) < len(expected)
+
+
+def test_key_order_check():
+    frame = pd.DataFrame({"source": ["a", "a", "b"], "record_key": ["1", "2", "1"]})
+    assert _in_key_order(frame)
+    assert not _in_key_order(frame.iloc[[1, 0, 2]])
+    assert not _in_key_order(pd.concat([frame, frame.iloc[[2]]]))  # a key twice
