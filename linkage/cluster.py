@@ -200,9 +200,8 @@ def conflict_free(
     frame["day"] = codes["day"]
     multi = frame.groupby("label")["label"].transform("size").to_numpy() > 1
     part = frame[multi]
-    group = part.groupby("label")
     valued = part.replace(-1, np.nan).groupby(part["label"])
-    ok = group.size() <= max_size
+    ok = valued.size() <= max_size
     ok &= valued["slot"].count() == valued["slot"].nunique()
     for column in ("pid", "sex", "given"):
         ok &= valued[column].nunique() <= 1
@@ -251,9 +250,9 @@ def _always_refused(
     not the same child by ``_Clusters.same_child``'s test; any two clusters holding them clash.
     ``twin`` / ``sibling``: the records share a family context and their reliable sexes differ;
     ``_Records.distinct`` says so whatever the clusters around them hold.
-    Such an edge is labelled as the greedy loop would most likely label it, in its rule order:
-    ``unnamed`` (an unnamed record without a trusted PID stays alone), then ``roster`` (both
-    records in one register slot), then the reason above.
+    An edge touching an unnamed record without a trusted PID is labelled ``unnamed``, as the
+    loop (which checks that rule first) would: such a record stays alone. ``_roster_between``
+    relabels the rest once the clusters are known.
     """
     reasons = np.full(len(left), None, dtype=object)
     if not len(left):
@@ -290,12 +289,9 @@ def _always_refused(
     twin = (day_l >= 0) & (day_l == day_r)
     reasons[differ & twin] = "twin"
     reasons[differ & ~twin] = "sibling"
-    refused = pd.notna(reasons)
-    slot_l, slot_r = codes["slot"][left], codes["slot"][right]
-    reasons[refused & (slot_l >= 0) & (slot_l == slot_r)] = "roster"
     if hold_unnamed:
         unnamed = (codes["given"] < 0) & (codes["nick"] < 0) & (codes["pid"] < 0)
-        reasons[refused & (unnamed[left] | unnamed[right])] = "unnamed"
+        reasons[pd.notna(reasons) & (unnamed[left] | unnamed[right])] = "unnamed"
     return reasons
 
 

@@ -176,25 +176,17 @@ def _empty_standard(table: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
-def read_standard(
-    work: WorkArea, table: str, latest_per_key: list[str] | None = None
-) -> pd.DataFrame:
-    """All months of one standard table across sources (latest month wins per key when given).
-
-    Files are read and concatenated as Arrow tables; the latest row per key is chosen in DuckDB
-    (ties: the later file) and the kept rows come in key order; only they are converted to
-    pandas.
-    """
+def read_standard(work: WorkArea, table: str) -> pd.DataFrame:
+    """All months of one standard table across sources, read and concatenated as Arrow."""
     frame = _concat_standard(work, table)
     if frame is None:
         return _empty_standard(table)
-    if latest_per_key:
-        frame = _latest_rows(frame, latest_per_key)
     return frame.to_pandas().reset_index(drop=True)
 
 
 def _latest_rows(frame, keys: list[str]):
-    """The rows of an Arrow table holding the latest ``month`` of each key, in key order."""
+    """The rows of an Arrow table holding the latest ``month`` of each key (ties: the later
+    file), in key order; chosen in DuckDB, so only the kept rows are converted to pandas."""
     import duckdb
     import numpy as np
     import pyarrow as pa
@@ -245,19 +237,6 @@ def linked_persons(work: WorkArea) -> pd.DataFrame:
 
 
 HISTORY_COLUMNS = ("first_month", "last_month", "months", "snapshot_status", "left_after_month")
-
-
-def record_history(work: WorkArea) -> pd.DataFrame:
-    """Per record: the months it was delivered in and, for snapshot registers, whether it is on
-    the register's latest snapshot (see ``_history_table``)."""
-    import duckdb
-
-    seen = _concat_standard(work, "persons", ["source", "record_key", "month"])
-    if seen is None:
-        return pd.DataFrame(columns=["source", "record_key", *HISTORY_COLUMNS])
-    with duckdb.connect() as con:
-        _history_table(con, seen)
-        return con.sql("SELECT * FROM _lk_history").to_arrow_table().to_pandas()
 
 
 def _history_table(con, seen) -> None:
@@ -624,7 +603,7 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
     else:
         persons = linked_persons(work)[list(PERSON_COLUMNS)]
         months = persons["month"]
-    events = {t: read_standard(work, t, latest_per_key=None) for t in EVENT_TABLES}
+    events = {t: read_standard(work, t) for t in EVENT_TABLES}
     with duckdb.connect(str(work.next_state_db), read_only=True) as con:
         state = {
             t: con.sql(f"select * from {t}").df()

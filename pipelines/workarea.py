@@ -65,26 +65,23 @@ class WorkArea:
 
 def write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
     """Write a Parquet file so that readers never see a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
 
 
 def write_table_atomic(table, path: Path) -> None:
     """Write an Arrow table as Parquet so that readers never see a half-written one."""
     import pyarrow.parquet as pq
 
+    _write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
-        pq.write_table(table, tmp)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
