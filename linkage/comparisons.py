@@ -17,6 +17,7 @@ from __future__ import annotations
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import block_on
+from splink.blocking_rule_library import And, CustomRule
 
 SPEC_VERSION = "1"  # bump when a comparison, level or blocking rule changes
 DIALECT = "duckdb"
@@ -252,16 +253,28 @@ def prediction_blocking_rules() -> list:
     ]
 
 
-def training_blocking_rules() -> list:
+def training_blocking_rules(sample_every: int = 1) -> list:
     """EM sessions. Each names the raw columns, so Splink leaves the comparisons on those columns
     out of that session (their m would be biased by the blocking), plus the capped ``bk_*`` key
     (equal whenever the raw columns are, but missing for oversized blocks) so a common name cannot
-    blow up training; together the sessions estimate every comparison."""
-    return [
-        block_on("pid", "bk_pid"),
-        block_on("family_name_key", "birth_date", "bk_family_dob"),
-        block_on("given_name_key", "birth_year", "bk_given_year"),
+    blow up training; together the sessions estimate every comparison.
+
+    ``sample_every = k > 1`` keeps one block in k (those whose integer key is a multiple of k):
+    whole blocks, so every pair a session keeps is one the full session would score, about 1/k
+    of them. EM cost grows with the pairs; m is a share among them, which a block sample keeps.
+    """
+    sessions = [
+        ("bk_pid", ("pid",)),
+        ("bk_family_dob", ("family_name_key", "birth_date")),
+        ("bk_given_year", ("given_name_key", "birth_year")),
     ]
+    rules = []
+    for key, columns in sessions:
+        rule = block_on(*columns, key)
+        if sample_every > 1:
+            rule = And(rule, CustomRule(f"l.{key} % {int(sample_every)} = 0"))
+        rules.append(rule)
+    return rules
 
 
 def deterministic_rules() -> list:

@@ -213,3 +213,19 @@ def test_prepare_keeps_latest_month_and_drops_untrustworthy_values():
     assert pd.isna(out["district_code"].iloc[1])
     assert out["birth_md"].tolist() == ["12-01", "03-05"]
     assert out["birth_dm"].tolist() == ["01-12", "05-03"]
+
+
+def test_training_on_sampled_blocks_keeps_quality(simulated, linked, monkeypatch):
+    """Large populations train EM on one block in k; at k = 3 the model links as well."""
+    import linkage.model as model
+
+    persons, truth = simulated
+    monkeypatch.setattr(model, "EM_RECORDS", len(prepare(persons)) // 3 + 1)
+    sampled = train(persons, seed=SEED, max_pairs=1e6)
+    assert sampled.training["em_block_sample_every"] == 3
+    pairs = predict(persons, sampled, threshold=0.2)
+    scores = evaluate(cluster_records(persons, pairs, threshold=0.5).clusters, truth)
+    _, _, full = linked
+    assert scores["twins_merged"] == 0
+    assert scores["f1"] >= full["f1"] - 0.005
+    assert scores["precision"] >= 0.98 and scores["recall"] >= 0.97
