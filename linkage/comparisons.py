@@ -19,7 +19,7 @@ import splink.comparison_library as cl
 from splink import block_on
 from splink.blocking_rule_library import And, CustomRule
 
-SPEC_VERSION = "1"  # bump when a comparison, level or blocking rule changes
+SPEC_VERSION = "2"  # bump when a comparison, level or blocking rule changes
 DIALECT = "duckdb"
 NAME_JW = 0.9  # Jaro-Winkler threshold on phonetic keys and romanised spellings
 
@@ -244,7 +244,10 @@ def prediction_blocking_rules() -> list:
     return [
         block_on("bk_pid"),
         block_on("gcode"),
-        block_on("bk_given_year"),
+        block_on("bk_given_dob"),
+        # given name + birth year only where a birth date is not known to the day (a year or an
+        # age): the day-precise pairs of these blocks are ``bk_given_dob``'s, or differ in date
+        And(block_on("bk_given_year"), CustomRule("l.birth_md IS NULL OR r.birth_md IS NULL")),
         block_on("bk_family_dob"),
         block_on("bk_phone_year"),
         block_on("bk_mother"),
@@ -266,7 +269,7 @@ def training_blocking_rules(sample_every: int = 1) -> list:
     sessions = [
         ("bk_pid", ("pid",)),
         ("bk_family_dob", ("family_name_key", "birth_date")),
-        ("bk_given_year", ("given_name_key", "birth_year")),
+        ("bk_given_dob", ("given_name_key", "birth_year")),
     ]
     rules = []
     for key, columns in sessions:
