@@ -128,7 +128,8 @@ def _record_codes(
         keys = pa.array(frame["record_key"].to_numpy(dtype=object)[inside], type=pa.string())
         head = pc.list_element(pc.split_pattern(keys, ":", max_splits=1), 0)
         register[inside] = np.asarray(_codes(pd.Series(head, dtype="str")), dtype=np.int64)
-    slot = (source * (month.max() + 2) + month + 1) * (register.max() + 2) + register + 1
+    slot = (source * (month.max(initial=-1) + 2) + month + 1) * (register.max(initial=-1) + 2)
+    slot = slot + register + 1
     slot = np.where(scope != "", pd.factorize(slot)[0], -1)
     sex = np.asarray(_codes(frame["sex"]), dtype=np.int64)
     reliable = frame["source"].isin(reliable_sex_sources).to_numpy()

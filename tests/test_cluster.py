@@ -286,3 +286,12 @@ def test_clerical_decisions_force_and_forbid_links():
     split = cluster_records(persons, pairs, threshold=0.5, cannot_link=never)
     assert _groups(split.clusters) == [[c], [e, s]]
     assert split.conflicts["reason"].tolist() == ["cannot_link"]
+
+
+def test_no_records_give_no_clusters():
+    """An incremental run can have nothing to re-cluster."""
+    persons = person_frame(
+        [{"source": "schools", "record_key": "10110003:1", "given_name": "ฟ้าใส", **FAMILY}]
+    ).iloc[:0]
+    result = cluster_records(persons, _pairs())
+    assert result.clusters.empty and result.conflicts.empty and result.review_candidates.empty
