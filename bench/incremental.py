@@ -49,6 +49,10 @@ def _stage_seconds(summary) -> dict[str, float]:
     return {k: float(v.get("seconds", 0.0)) for k, v in summary.stages.items()}
 
 
+def _laps(link: dict) -> dict[str, float]:
+    return {k.removeprefix("seconds_"): v for k, v in link.items() if k.startswith("seconds_")}
+
+
 def run(children: int, out: Path, seed: int) -> dict:
     work = out / f"incremental_n{children}"
     shutil.rmtree(work, ignore_errors=True)
@@ -88,6 +92,8 @@ def run(children: int, out: Path, seed: int) -> dict:
         "month1_records_keeping_child_id": round(
             float((kept["child_id_1"] == kept["child_id_2"]).mean()), 6
         ),
+        "link_laps_incremental": _laps(link_inc),
+        "link_laps_full_relink": _laps(link_full),
         "stages_incremental": _stage_seconds(inc),
         "stages_full_relink": _stage_seconds(full),
     }
@@ -102,6 +108,9 @@ def _markdown(r: dict) -> str:
         f"| link stage (s) | {r['link_incremental_seconds']} | {r['link_full_relink_seconds']} |",
         f"| pairs scored | {r['pairs_scored_incremental']:,} | {r['pairs_scored_full']:,} |",
     ]
+    laps_inc, laps_full = r["link_laps_incremental"], r["link_laps_full_relink"]
+    for lap in laps_full:
+        rows.append(f"| link: {lap} (s) | {laps_inc.get(lap, 0.0)} | {laps_full[lap]} |")
     return (
         f"# Incremental month-2 load, {r['children']:,} children ({r['records']:,} records)\n\n"
         + "\n".join(rows)

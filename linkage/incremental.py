@@ -166,22 +166,50 @@ def member(values: pd.Series, of: pd.Series | pd.Index) -> np.ndarray:
 _EQUI = re.compile(r'^l\."?(\w+)"?\s*=\s*r\."?(\w+)"?$')
 
 
+def _top_level(text: str) -> str:
+    """``text`` with every parenthesised part blanked out (same length)."""
+    out, depth = [], 0
+    for ch in text:
+        depth += ch == "("
+        out.append(ch if depth == 0 else " ")
+        depth -= ch == ")"
+    return "".join(out)
+
+
+def _conjuncts(text: str) -> list[str] | None:
+    """The parts of ``text`` joined by top-level ``AND`` (outer parentheses dropped), or None
+    if a top-level ``OR`` joins them (then no part is required on its own)."""
+    text = text.strip()
+    while text.startswith("(") and not _top_level(text).strip():  # one group: unwrap it
+        text = text[1:-1].strip()
+    top = _top_level(text)
+    if re.search(r"\bOR\b", top, flags=re.IGNORECASE):
+        return None
+    cuts = [x for m in re.finditer(r"\bAND\b", top, flags=re.IGNORECASE) for x in m.span()]
+    bounds = [0, *cuts, len(text)]
+    return [text[a:b].strip() for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
+
+
+def _equi_columns(text: str) -> list[str]:
+    """Columns ``c`` of the ``l.c = r.c`` conditions every pair of a rule satisfies."""
+    parts = _conjuncts(text)
+    if parts is None:
+        return []
+    if len(parts) > 1:
+        return [c for part in parts for c in _equi_columns(part)]
+    found = _EQUI.match(parts[0])
+    return [found.group(1)] if found and found.group(1) == found.group(2) else []
+
+
 def blocking_columns(artefact: ModelArtefact) -> list[list[str]] | None:
-    """The columns each prediction blocking rule joins on (``l.c = r.c AND ...``), or None if
-    a rule is anything else."""
-    rules = []
-    for rule in artefact.settings["blocking_rules_to_generate_predictions"]:
-        text = rule["blocking_rule"].strip()
-        while text.startswith("(") and text.endswith(")"):
-            text = text[1:-1].strip()
-        columns = []
-        for part in re.split(r"\s+AND\s+", text, flags=re.IGNORECASE):
-            found = _EQUI.match(part.strip().strip("()").strip())
-            if not found or found.group(1) != found.group(2):
-                return None
-            columns.append(found.group(1))
-        rules.append(columns)
-    return rules
+    """The columns each prediction blocking rule joins on (its ``l.c = r.c`` conjuncts), or None
+    if a rule has none. Other conjuncts (``l.birth_md IS NULL OR ...``) only narrow a rule's
+    pairs; every pair still shares the joined columns."""
+    rules = [
+        _equi_columns(rule["blocking_rule"])
+        for rule in artefact.settings["blocking_rules_to_generate_predictions"]
+    ]
+    return rules if all(rules) else None
 
 
 def scoring_subset(

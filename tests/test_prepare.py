@@ -48,3 +48,26 @@ def test_key_order_check():
     assert _in_key_order(frame)
     assert not _in_key_order(frame.iloc[[1, 0, 2]])
     assert not _in_key_order(pd.concat([frame, frame.iloc[[2]]]))  # a key twice
+
+
+def test_blocking_columns_keep_the_join_of_rules_with_extra_conditions():
+    """Incremental scoring narrows the records to those sharing a rule's join columns with a
+    changed record; a rule with an extra condition still joins on its key, and a rule whose
+    top-level OR makes no column required disables the narrowing."""
+    from types import SimpleNamespace
+
+    from linkage.incremental import blocking_columns
+    from linkage.model import settings
+
+    def columns(*rules: str):
+        rows = [{"blocking_rule": r} for r in rules]
+        return blocking_columns(
+            SimpleNamespace(settings={"blocking_rules_to_generate_predictions": rows})
+        )
+
+    assert columns('(l."k" = r."k") AND (l.birth_md IS NULL OR r.birth_md IS NULL)') == [["k"]]
+    assert columns("((l.a = r.a) AND (l.b = r.b))", "l.c = r.c") == [["a", "b"], ["c"]]
+    assert columns("l.a = r.a AND l.b = r.b OR l.c = r.c") is None
+    assert columns("l.a = r.b") is None
+    ours = SimpleNamespace(settings=settings().create_settings_dict("duckdb"))
+    assert ["bk_given_year"] in blocking_columns(ours)
