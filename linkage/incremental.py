@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.cluster import components
+from linkage.cluster import components, id_array, positions
 from linkage.model import ModelArtefact
 
 NEW_FLAG = "is_new"
@@ -158,11 +158,6 @@ def flagged(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return (positions >= 0) & flags[np.maximum(positions, 0)]
 
 
-def member(values: pd.Series, of: pd.Series | pd.Index) -> np.ndarray:
-    """``values.isin(of)`` as a bool array, through a hash index (far faster on Arrow strings)."""
-    return pd.Index(pd.unique(np.asarray(of, dtype=object))).get_indexer(values) >= 0
-
-
 _EQUI = re.compile(r'^l\."?(\w+)"?\s*=\s*r\."?(\w+)"?$')
 
 
@@ -220,16 +215,51 @@ def scoring_subset(
     rules = blocking_columns(artefact)
     if rules is None:
         return pd.Series(True, index=prepared.index)
-    mask = changed.to_numpy(dtype=bool).copy()
+    now = changed.to_numpy(dtype=bool)
+    mask = now.copy()
     for columns in rules:
-        key = prepared[columns[0]].astype("str")
-        for column in columns[1:]:
-            key = key + "\x1f" + prepared[column].astype("str")
-        missing = prepared[columns].isna().any(axis=1).to_numpy()
-        wanted = key[changed.to_numpy(dtype=bool) & ~missing]
+        key = np.zeros(len(prepared), dtype=np.int64)
+        missing = np.zeros(len(prepared), dtype=bool)
+        for column in columns:  # integer codes of the joined columns, combined (no strings)
+            codes, uniques = pd.factorize(prepared[column], use_na_sentinel=True)
+            missing |= codes < 0
+            key = key * (len(uniques) + 1) + codes
+        wanted = key[now & ~missing]
         if len(wanted):
-            mask |= member(key, wanted) & ~missing
+            mask |= np.isin(key, wanted) & ~missing
     return pd.Series(mask, index=prepared.index)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Positions in the prepared frame (-1: not in it) of what an incremental run looks up:
+    this run's pairs, last run's records and the heads of their clusters, and the records of
+    clerical decisions. One Arrow hash lookup for all (``linkage.cluster.positions``)."""
+
+    pair_l: np.ndarray
+    pair_r: np.ndarray
+    previous: np.ndarray
+    head: np.ndarray
+    decided: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        prepared: pd.DataFrame,
+        pairs: pd.DataFrame,
+        previous: pd.DataFrame,
+        decided: pd.DataFrame,
+    ) -> Located:
+        pair_l, pair_r, prev, head, dec_l, dec_r = positions(
+            id_array(prepared["unique_id"]),
+            pairs["unique_id_l"],
+            pairs["unique_id_r"],
+            previous["unique_id"],
+            previous["cluster_id"],
+            decided["unique_id_l"],
+            decided["unique_id_r"],
+        )
+        return cls(pair_l, pair_r, prev, head, np.concatenate([dec_l, dec_r]))
 
 
 def only_new_pairs(artefact: ModelArtefact) -> ModelArtefact:
@@ -241,40 +271,34 @@ def only_new_pairs(artefact: ModelArtefact) -> ModelArtefact:
 
 
 def to_recluster(
-    prepared: pd.DataFrame,
     changed: pd.Series,
     pairs: pd.DataFrame,
     previous: pd.DataFrame,
     threshold: float,
-    decided: pd.DataFrame,
+    located: Located,
 ) -> pd.Series:
     """Records whose cluster may change: components of the seeds over edges and old clusters.
 
     Seeds: changed records, records of last run's clusters that lost a member from the input,
-    and records named in a clerical decision (applied every run).
+    and records named in a clerical decision (applied every run). ``located`` holds the
+    positions of ``pairs``, ``previous`` and the decisions.
     """
-    ids = pd.Index(prepared["unique_id"])
-    present = ids.get_indexer(previous["unique_id"]) >= 0
-    gone = previous.loc[~present, "cluster_id"]
+    n = len(changed)
+    present = located.previous >= 0
     seed = changed.to_numpy(dtype=bool).copy()
-    touched = previous.loc[member(previous["cluster_id"], gone), "unique_id"]
-    named = [decided[side] for side in ("unique_id_l", "unique_id_r") if len(decided)]
-    for found in (touched, *named):
-        at = ids.get_indexer(found)
-        seed[at[at >= 0]] = True
-    # Graph over record positions: match edges, plus each record to its old cluster's id.
-    edges = pairs.loc[pairs["match_probability"] >= threshold, ["unique_id_l", "unique_id_r"]]
-    left = ids.get_indexer(edges["unique_id_l"])
-    right = ids.get_indexer(edges["unique_id_r"])
-    prev = previous[present]
-    members = ids.get_indexer(prev["unique_id"])
-    heads = ids.get_indexer(prev["cluster_id"])
-    ok = heads >= 0
-    left = np.concatenate([left, members[ok]])
-    right = np.concatenate([right, heads[ok]])
-    label = components(len(ids), left, right)
+    cluster, _ = pd.factorize(previous["cluster_id"])
+    lost = np.isin(cluster, cluster[~present]) & present  # members left behind by a leaver
+    seed[located.previous[lost]] = True
+    seed[located.decided[located.decided >= 0]] = True
+    # Graph over record positions: match edges, plus each record to its old cluster's head.
+    edge = (pairs["match_probability"] >= threshold).to_numpy(dtype=bool)
+    edge = edge & (located.pair_l >= 0) & (located.pair_r >= 0)
+    ok = present & (located.head >= 0)
+    left = np.concatenate([located.pair_l[edge], located.previous[ok]])
+    right = np.concatenate([located.pair_r[edge], located.head[ok]])
+    label = components(n, left, right)
     marked = np.isin(label, np.unique(label[seed])) if seed.any() else seed
-    return pd.Series(marked, index=prepared.index)
+    return pd.Series(marked, index=changed.index)
 
 
 def save(
@@ -288,18 +312,21 @@ def save(
     mode: str,
 ) -> None:
     """Replace the stored state with this run's records, pairs and clusters."""
-    records = pd.DataFrame({"unique_id": prepared["unique_id"].to_numpy(), "fingerprint": fps})
-    records = records.merge(
-        clusters[["unique_id", "cluster_id", "cluster_size"]], on="unique_id", how="inner"
+    records = pa.table(
+        {
+            "unique_id": pa.array(prepared["unique_id"].astype("str"), pa.large_string()),
+            "fingerprint": pa.array(fps.to_numpy(dtype=np.uint64)),
+        }
     )
     con.execute(_DDL).fetchall()
     con.register("_st_records", records)
+    con.register("_st_clusters", clusters[["unique_id", "cluster_id", "cluster_size"]])
     con.register("_st_pairs", pairs[list(PAIR_STATE_COLUMNS)])
     try:
         for sql in (
             "DELETE FROM link_records",
-            "INSERT INTO link_records SELECT unique_id, fingerprint, cluster_id, cluster_size"
-            " FROM _st_records",
+            "INSERT INTO link_records SELECT r.unique_id, r.fingerprint, c.cluster_id,"
+            " c.cluster_size FROM _st_records r JOIN _st_clusters c USING (unique_id)",
             "DELETE FROM link_pairs",
             "INSERT INTO link_pairs SELECT * FROM _st_pairs",
             "DELETE FROM link_meta",
@@ -307,5 +334,5 @@ def save(
             con.execute(sql).fetchall()
         con.execute("INSERT INTO link_meta VALUES (?, ?, ?)", [model_sha256, run_id, mode])
     finally:
-        con.unregister("_st_records")
-        con.unregister("_st_pairs")
+        for name in ("_st_records", "_st_clusters", "_st_pairs"):
+            con.unregister(name)

@@ -92,15 +92,25 @@ class AssignResult:
     """Outcome of one :func:`assign_ids` call.
 
     Attributes:
-        assignments: ``source, record_key, child_id`` for every record in the clusters.
-        events: the ``registry_events`` rows written by this call.
+        assignments_table: ``source, record_key, child_id`` for every record in the clusters
+            (Arrow; ``assignments`` converts it to pandas when asked: at a million records the
+            conversion costs more than the link stage needs).
+        events_table: the ``registry_events`` rows written by this call (Arrow; ``events``).
         counts: clusters that kept an id (``kept``), got a brand-new id (``created``) or a split
             id (``split``), and previous ids retired as ``merged``.
     """
 
-    assignments: pd.DataFrame
-    events: pd.DataFrame
+    assignments_table: pa.Table
+    events_table: pa.Table
     counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def assignments(self) -> pd.DataFrame:
+        return self.assignments_table.to_pandas()
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.events_table.to_pandas()
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -198,9 +208,6 @@ def _begin(con: duckdb.DuckDBPyConnection) -> bool:
 def _assign(con, run_id: str, now: datetime, reasons: dict[str, str]) -> AssignResult:
     def sql(query: str, params: list | None = None) -> list[tuple]:
         return con.execute(query, params).fetchall()
-
-    def frame(query: str) -> pd.DataFrame:
-        return con.sql(query).to_arrow_table().to_pandas()  # far faster than .df() for text
 
     sql("""CREATE TEMP TABLE _ra_cur AS SELECT i.source, i.record_key, i.cluster_id,
            a.child_id AS prev_id
@@ -328,13 +335,13 @@ def _assign(con, run_id: str, now: datetime, reasons: dict[str, str]) -> AssignR
         ],
     )
     sql("INSERT INTO registry_events SELECT * FROM _ra_events")
-    events = frame("SELECT * FROM _ra_events ORDER BY event, child_id")
+    events = con.sql("SELECT * FROM _ra_events ORDER BY event, child_id").to_arrow_table()
     kinds = dict(sql("SELECT kind, count(*) FROM _ra_final GROUP BY kind"))
     (n_clusters, n_ids) = sql("SELECT count(*), count(DISTINCT child_id) FROM _ra_final")[0]
     if n_clusters != n_ids or n_clusters != sql("SELECT count(*) FROM _ra_cl")[0][0]:
         raise RuntimeError("registry invariant broken: clusters and child ids do not pair up")
     counts = {k: int(kinds.get(k, 0)) for k in ("created", "kept", "split")}
     counts["merged"] = int(sql("SELECT count(*) FROM _ra_merged")[0][0])
-    assignments = frame("""SELECT c.source, c.record_key, f.child_id FROM _ra_cur c
-                           JOIN _ra_final f USING (cluster_id)""")
-    return AssignResult(assignments=assignments, events=events, counts=counts)
+    assignments = con.sql("""SELECT c.source, c.record_key, f.child_id FROM _ra_cur c
+                              JOIN _ra_final f USING (cluster_id)""").to_arrow_table()
+    return AssignResult(assignments_table=assignments, events_table=events, counts=counts)

@@ -413,13 +413,13 @@ def link(
             redo = pd.Series(True, index=prepared.index)
             subset, sub_pairs = prepared, applied.pairs
         else:
+            located = incremental.Located.of(prepared, applied.pairs, plan.previous, decided)
             redo = incremental.to_recluster(
-                prepared, plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, decided
+                plan.changed, applied.pairs, plan.previous, MATCH_THRESHOLD, located
             )
             flags = redo.to_numpy(dtype=bool)
             subset = prepared[flags]
-            ids = pd.Index(prepared["unique_id"])
-            inside = [incremental.flagged(ids.get_indexer(applied.pairs[c]), flags) for c in _IDS]
+            inside = [incremental.flagged(at, flags) for at in (located.pair_l, located.pair_r)]
             sub_pairs = applied.pairs[inside[0] & inside[1]]
         result = cluster_records(
             subset,
@@ -433,7 +433,7 @@ def link(
         if plan.full:
             clusters = result.clusters
         else:
-            at = ids.get_indexer(plan.previous["unique_id"])
+            at = located.previous
             keep = (at >= 0) & ~incremental.flagged(at, flags)
             kept = plan.previous[keep].assign(
                 source=prepared["source"].to_numpy()[at[keep]],
