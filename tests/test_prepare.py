@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from linkage_fixtures import person_frame
 
 from linkage.cluster import _one_slip, _one_slip_many
 from linkage.prepare import _capped_key, _in_key_order
@@ -71,3 +72,34 @@ def test_blocking_columns_keep_the_join_of_rules_with_extra_conditions():
     assert columns("l.a = r.b") is None
     ours = SimpleNamespace(settings=settings().create_settings_dict("duckdb"))
     assert ["bk_given_year"] in blocking_columns(ours)
+
+
+def test_linkage_persons_keeps_each_records_latest_month_in_key_order(tmp_path):
+    """The link stage reads every month's standard files: one row per record, its latest
+    month, sorted by (source, record_key); a record written twice in one file (which
+    ``check_standard`` reports) keeps its later row."""
+    from pipelines.stages import linkage_persons
+    from pipelines.workarea import WorkArea, write_parquet_atomic
+
+    work = WorkArea(tmp_path).ensure()
+
+    def rows(month: str, *records: tuple[str, str, str]):
+        frame = person_frame(
+            [{"source": s, "record_key": k, "given_name": g, "month": month} for s, k, g in records]
+        )
+        write_parquet_atomic(frame, work.standard_file(records[0][0], "persons", month))
+
+    rows("202411", ("schools", "B:2", "old"), ("schools", "A:1", "gone"))
+    rows("202412", ("schools", "B:2", "new"), ("schools", "C:3", "first"))
+    rows("202411", ("cpis", "Z9", "case"))
+    persons = linkage_persons(work)
+    assert list(zip(persons["source"], persons["record_key"], persons["given_name"])) == [
+        ("cpis", "Z9", "case"),
+        ("schools", "A:1", "gone"),
+        ("schools", "B:2", "new"),
+        ("schools", "C:3", "first"),
+    ]
+    assert persons["birth_year"].dtype == "Int64"
+    rows("202412", ("schools", "B:2", "typed"), ("schools", "B:2", "retyped"))
+    persons = linkage_persons(work)
+    assert persons.loc[persons["record_key"] == "B:2", "given_name"].tolist() == ["retyped"]
