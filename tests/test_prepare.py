@@ -93,7 +93,8 @@ def test_linkage_persons_keeps_each_records_latest_month_in_key_order(tmp_path):
     rows("202412", ("schools", "B:2", "new"), ("schools", "C:3", "first"))
     rows("202411", ("cpis", "Z9", "case"))
     persons = linkage_persons(work)
-    assert list(zip(persons["source"], persons["record_key"], persons["given_name"])) == [
+    got = zip(persons["source"], persons["record_key"], persons["given_name"], strict=True)
+    assert list(got) == [
         ("cpis", "Z9", "case"),
         ("schools", "A:1", "gone"),
         ("schools", "B:2", "new"),
