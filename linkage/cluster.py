@@ -52,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.prepare import prepare
+from linkage.prepare import large_strings, prepare
 
 # Snapshot registers that list a child once per month: across the whole source (a child is on
 # one school roster, in one child-development centre) or within one register (a health centre's
@@ -125,7 +125,7 @@ def _record_codes(
     register = np.full(n, -1, dtype=np.int64)
     inside = np.flatnonzero(scope == "register")
     if len(inside):  # only registers keyed "HOSPCODE:PID" need the split (in Arrow: vectorised)
-        keys = pa.array(frame["record_key"].to_numpy(dtype=object)[inside], type=pa.string())
+        keys = large_strings(frame["record_key"]).take(pa.array(inside))
         head = pc.list_element(pc.split_pattern(keys, ":", max_splits=1), 0)
         register[inside] = np.asarray(_codes(pd.Series(head, dtype="str")), dtype=np.int64)
     slot = (source * (month.max(initial=-1) + 2) + month + 1) * (register.max(initial=-1) + 2)
@@ -188,10 +188,9 @@ def _lists(keys: np.ndarray, values: np.ndarray) -> dict[int, list[int]]:
     return dict(zip(heads, (v.tolist() for v in np.split(values, bounds)), strict=True))
 
 
-def id_array(ids: pd.Series) -> pa.Array:
+def id_array(ids) -> pa.Array:
     """Record ids as one Arrow array, for ``positions``."""
-    array = pa.array(ids, type=pa.large_string())
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return large_strings(ids)
 
 
 def positions(index: pa.Array, *columns) -> list[np.ndarray]:
@@ -200,8 +199,7 @@ def positions(index: pa.Array, *columns) -> list[np.ndarray]:
     One Arrow hash lookup for all columns (the hash table of ``index`` is built once): about
     twice as fast as ``pd.Index.get_indexer`` on a million ids.
     """
-    values = [pa.array(c, type=pa.large_string()) for c in columns]
-    values = [v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in values]
+    values = [large_strings(c) for c in columns]
     found = pc.index_in(pa.concat_arrays(values), value_set=index).fill_null(-1)
     found = found.to_numpy(zero_copy_only=False).astype(np.int64)
     return np.split(found, np.cumsum([len(v) for v in values])[:-1])
@@ -705,10 +703,10 @@ def cluster_records(
 
     # cluster_id: the smallest unique_id of the cluster (by rank, not by string comparisons)
     order = pc.sort_indices(ids).to_numpy()
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[order] = np.arange(n)
     first = np.full(n, n, dtype=np.int64)
-    np.minimum.at(first, roots, rank)
+    np.minimum.at(first, roots, id_rank)
     clusters = frame[["unique_id", "source", "record_key"]].copy()
     clusters["cluster_id"] = pd.Series(
         ids.take(pa.array(order[first[roots]])), index=frame.index, dtype="str"

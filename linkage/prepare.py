@@ -12,6 +12,7 @@ snapshots; linkage keeps the latest month of each ``(source, record_key)``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,13 +86,19 @@ def _capped_key(parts: list[pd.Series], cap: int) -> pd.Series:
     return pd.Series(pd.array(key, dtype="Int64"), index=parts[0].index).mask(key < 0)
 
 
-def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> pd.DataFrame:
+def prepare(
+    persons: pd.DataFrame,
+    block_caps: dict[str, int] | None = None,
+    key_memo: KeyMemo | None = None,
+) -> pd.DataFrame:
     """Build the linkage input frame from standardised PERSON records.
 
     Args:
         persons: Rows with (at least some of) the ``schemas.columns.PERSON`` columns; missing
             columns are treated as all-missing. Already-prepared frames are returned unchanged.
         block_caps: Optional overrides of ``DEFAULT_BLOCK_CAPS``.
+        key_memo: Phonetic keys of nicknames and guardian names computed in an earlier run
+            (``KeyMemo``); default: computed here.
 
     Returns:
         One row per ``(source, record_key)`` (latest month) with ``unique_id`` first, the PERSON
@@ -100,7 +107,7 @@ def prepare(persons: pd.DataFrame, block_caps: dict[str, int] | None = None) -> 
     """
     if "unique_id" in persons.columns and "bk_pid" in persons.columns:
         return persons
-    return block_keys(derive(latest(persons)), block_caps)
+    return block_keys(derive(latest(persons), key_memo), block_caps)
 
 
 def _in_key_order(frame: pd.DataFrame) -> bool:
@@ -128,9 +135,9 @@ def latest(persons: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates(["source", "record_key"], keep="last").reset_index(drop=True)
 
 
-def derive(frame: pd.DataFrame) -> pd.DataFrame:
-    """Everything ``prepare`` derives from one record alone (no ``bk_*`` keys): row by row, so
-    rows derived in an earlier run can be reused (``linkage.incremental``)."""
+def derive(frame: pd.DataFrame, key_memo: KeyMemo | None = None) -> pd.DataFrame:
+    """Everything ``prepare`` derives from one record alone (no ``bk_*`` keys), row by row."""
+    key_of = key_memo if key_memo is not None else phonetic_key
     out = pd.DataFrame({"unique_id": frame["source"].astype("str") + "|" + frame["record_key"]})
     for column in ("source", "record_key", "month", "pid_status", "prefix", "sex"):
         out[column] = _text(frame, column)
@@ -146,9 +153,9 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
         key, rom = _text(frame, f"{column}_key"), _text(frame, f"{column}_rom")
         out[f"{column}_key"] = _fill(key, out[column], phonetic_key).where(out[column].notna())
         out[f"{column}_rom"] = _fill(rom, out[column], romanise).where(out[column].notna())
-    out["nickname_key"] = phonetic_key(out["nickname"])
+    out["nickname_key"] = key_of(out["nickname"])
     out["guardian_name"] = _text(frame, "guardian_name")
-    out["guardian_name_key"] = phonetic_key(out["guardian_name"])
+    out["guardian_name_key"] = key_of(out["guardian_name"])
     for column in ("guardian_phone", "mother_pid", "family_ref", "subdistrict_code"):
         out[column] = _text(frame, column)
     out["district_code"] = _text(frame, "district_code").fillna(out["subdistrict_code"].str[:4])
@@ -173,6 +180,86 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     out["birth_md"] = (month + "-" + day).where(is_day)
     out["birth_dm"] = (day + "-" + month).where(is_day)
     return out
+
+
+def large_strings(values) -> pa.Array:
+    """Any column of ids (pandas, Arrow; text, object, or all-missing) as one large_string
+    Arrow array, missing values null."""
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        chunks = [c.cast(pa.large_string()) for c in values.chunks]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+    return values.cast(pa.large_string())
+
+
+class KeyMemo:
+    """Phonetic keys of names (``schemas.names.phonetic_key``) kept from one link to the next.
+
+    Standardised records carry the keys of given and family names; nicknames and guardian
+    names are keyed here, at every link: ~550k distinct values at 1M children, ~3.5 s. Most are
+    the same next month. The memo holds every value keyed in its last use, with the key, in a
+    Parquet file; a value not in it is keyed and added. The file is stamped with a digest of
+    the code that makes the keys (and PyThaiNLP's version): other code ignores it.
+    """
+
+    def __init__(self, path: Path):
+        import pyarrow.parquet as pq
+
+        self.path, self._used = Path(path), []  # (distinct values, their keys) per use
+        self.values = self.keys = pa.array([], pa.large_string())
+        if self.path.exists():
+            table = pq.read_table(self.path)
+            if (table.schema.metadata or {}).get(b"stamp") == _key_stamp():
+                self.values, self.keys = table["value"].combine_chunks(), table["key"]
+                self.keys = self.keys.combine_chunks()
+        self.reused = self.keyed = 0
+
+    def __call__(self, names: pd.Series) -> pd.Series:
+        text = large_strings(names)
+        distinct = pc.unique(text.drop_null())
+        at = pc.index_in(distinct, value_set=self.values).fill_null(-1).to_numpy()
+        at = at.astype(np.int64)
+        unknown = np.flatnonzero(at < 0)
+        known = self.keys
+        if len(unknown):  # key the new values; their keys go after the memo's
+            fresh = pd.Series(distinct.take(pa.array(unknown)), dtype="str")
+            known = pa.concat_arrays([known, large_strings(phonetic_key(fresh))])
+            at[unknown] = len(self.keys) + np.arange(len(unknown))
+        keys = known.take(pa.array(at))
+        self.reused += len(at) - len(unknown)
+        self.keyed += len(unknown)
+        self._used.append((distinct, keys))
+        out = keys.take(pc.index_in(text, value_set=distinct))
+        return pd.Series(out, index=names.index, dtype="str")
+
+    def to_table(self) -> pa.Table | None:
+        """The values keyed since this memo was opened, each once, stamped: what to save at
+        ``path`` for the next run (None if nothing was keyed)."""
+        if not self._used:
+            return None
+        values = pa.concat_arrays([v for v, _ in self._used])
+        keys = pa.concat_arrays([k for _, k in self._used])
+        first = pc.index_in(pc.unique(values), value_set=values)  # a value in both columns
+        table = pa.table({"value": values.take(first), "key": keys.take(first)})
+        return table.replace_schema_metadata({"stamp": _key_stamp()})
+
+
+def _key_stamp() -> bytes:
+    """Digest of the code behind ``phonetic_key`` (and PyThaiNLP's version)."""
+    import hashlib
+    import importlib.metadata
+    import inspect
+
+    import schemas.names
+    import schemas.thai_text
+
+    text = inspect.getsource(schemas.names) + inspect.getsource(schemas.thai_text)
+    try:
+        text += importlib.metadata.version("pythainlp")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return hashlib.sha256(text.encode()).hexdigest().encode()
 
 
 def block_keys(out: pd.DataFrame, block_caps: dict[str, int] | None = None) -> pd.DataFrame:

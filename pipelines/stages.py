@@ -192,6 +192,7 @@ def summary_row(report: Report) -> dict:
 REVIEW_LOWER, MATCH_THRESHOLD, REVIEW_UPPER = 0.2, 0.5, 0.95
 MODEL_FILE = "model.json"
 LINKED_PERSONS_FILE = "persons.parquet"
+KEY_MEMO_FILE = "name_keys.parquet"  # phonetic keys of nicknames and guardian names (a cache)
 
 
 def linkage_persons(work: WorkArea) -> pd.DataFrame:
@@ -379,7 +380,7 @@ def link(
     from linkage.backends import backend_from_env
     from linkage.cluster import cluster_records
     from linkage.predict import predict
-    from linkage.prepare import prepare
+    from linkage.prepare import KeyMemo, prepare
 
     laps: dict[str, float] = {}
     clock = [time.perf_counter()]
@@ -397,7 +398,11 @@ def link(
         work.linkage / LINKED_PERSONS_FILE,
     )
     lap("read")
-    prepared = prepare(persons)
+    key_memo = KeyMemo(work.linkage / KEY_MEMO_FILE)
+    prepared = prepare(persons, key_memo=key_memo)
+    memo = key_memo.to_table()
+    if memo is not None:
+        write_table_atomic(memo, key_memo.path)
     lap("prepare")
     artefact, trained = model_artefact(work, prepared, retrain)
     lap("train")
@@ -476,7 +481,7 @@ def link(
     write_table_atomic(assignments, work.linkage / "assignments.parquet")
     write_parquet_atomic(_pair_summary(applied.pairs), work.linkage / "pair_summary.parquet")
     lap("history")
-    sizes = clusters.drop_duplicates("cluster_id")["cluster_size"]
+    sizes = clusters["cluster_size"].to_numpy()  # per record: a singleton is one record
     return Report(
         figures={
             "rows": len(prepared),
@@ -487,7 +492,7 @@ def link(
             "scored_pairs": len(pairs),
             "scored_pairs_this_run": len(new_pairs),
             "linked_pairs": int((applied.pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
-            "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+            "largest_cluster": int(sizes.max(initial=0)),
             "singletons": int((sizes == 1).sum()),
             # Link rate: share of records that share their child with another record.
             "link_rate": round(
@@ -499,6 +504,8 @@ def link(
             "review_queued": int(queued.get("queued", 0)) if isinstance(queued, dict) else 0,
             "forced_links": int(applied.pairs.get("forced", pd.Series(dtype=bool)).sum()),
             "never_links": len(applied.cannot_link),
+            "name_keys_reused": key_memo.reused,
+            "name_keys_computed": key_memo.keyed,
             "model_sha256": artefact.sha256[:12],
             "model_trained_this_run": trained,
             **{f"seconds_{k}": round(v, 2) for k, v in laps.items()},

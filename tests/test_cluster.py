@@ -295,3 +295,18 @@ def test_no_records_give_no_clusters():
     ).iloc[:0]
     result = cluster_records(persons, _pairs())
     assert result.clusters.empty and result.conflicts.empty and result.review_candidates.empty
+
+
+def test_positions_finds_ids_in_any_column_type():
+    """Ids arrive as Arrow-backed text, object columns with gaps, or empty float columns (an
+    empty decision table); missing and unknown ids get -1."""
+    from linkage.cluster import id_array, positions
+
+    ids = id_array(pd.Series(["schools|1", "cpis|2"], dtype="str"))
+    found = positions(
+        ids,
+        pd.Series(["cpis|2", "schools|1"], dtype="str"),
+        pd.Series(["cpis|2", None, "nobody|9"], dtype=object),
+        pd.Series([], dtype=float),
+    )
+    assert [f.tolist() for f in found] == [[1, 0], [1, -1, -1], []]

@@ -104,3 +104,35 @@ def test_linkage_persons_keeps_each_records_latest_month_in_key_order(tmp_path):
     rows("202412", ("schools", "B:2", "typed"), ("schools", "B:2", "retyped"))
     persons = linkage_persons(work)
     assert persons.loc[persons["record_key"] == "B:2", "given_name"].tolist() == ["retyped"]
+
+
+def test_key_memo_gives_the_same_keys_and_reuses_them_next_run(tmp_path):
+    """Phonetic keys of nicknames and guardian names are kept from one link to the next; a
+    memo written by other code (another stamp) is ignored."""
+    import pyarrow.parquet as pq
+
+    from linkage.prepare import KeyMemo, prepare
+    from schemas.names import phonetic_key
+
+    persons = person_frame(
+        [
+            {"source": "cpis", "record_key": "1", "nickname": "ฟ้า", "guardian_name": "สมศรี ใจดี"},
+            {"source": "cpis", "record_key": "2", "nickname": "ฟ้า", "guardian_name": None},
+            {"source": "cpis", "record_key": "3", "nickname": "Fah", "guardian_name": "สมชาย"},
+        ]
+    )
+    path = tmp_path / "name_keys.parquet"
+    first = KeyMemo(path)
+    prepared = prepare(persons, key_memo=first)
+    pd.testing.assert_frame_equal(prepared, prepare(persons))
+    expected = phonetic_key(persons["nickname"].astype("str"))
+    assert prepared["nickname_key"].tolist() == expected.tolist()
+    assert (first.reused, first.keyed) == (0, 4)  # 2 nicknames, 2 guardian names
+    pq.write_table(first.to_table(), path)
+    again = KeyMemo(path)
+    pd.testing.assert_frame_equal(prepare(persons, key_memo=again), prepared)
+    assert (again.reused, again.keyed) == (4, 0)
+    pq.write_table(first.to_table().replace_schema_metadata({"stamp": "old code"}), path)
+    stale = KeyMemo(path)
+    prepare(persons, key_memo=stale)
+    assert stale.reused == 0
