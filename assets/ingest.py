@@ -6,7 +6,6 @@ from assets.partitions import REPORTING_MONTH
 from pipelines import stages
 from pipelines.resources import TeumtemStore, load_id
 from schemas.columns import SOURCES
-from sources.base import ExtractError
 
 
 def raw_asset(source: str) -> dg.AssetsDefinition:

@@ -13,7 +13,7 @@ from pipelines.resources import TeumtemStore, load_id
     kinds={"duckdb", "parquet"},
 )
 def published_store(context: dg.AssetExecutionContext, store: TeumtemStore) -> dg.MaterializeResult:
-    """The linked store analysts and auditors use, switched to atomically once complete and checked."""
+    """The linked store analysts and auditors use: switched to atomically, complete and checked."""
     report = stages.publish(store.incoming, store.work, load_id(context))
     return dg.MaterializeResult(metadata=report.metadata())
 

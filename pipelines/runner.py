@@ -28,9 +28,8 @@ class LoadSummary:
     stages: dict[str, dict] = field(default_factory=dict)
 
     def text(self) -> str:
-        lines = [
-            f"load {self.load_id} finished in {self.seconds:.1f} s (months: {', '.join(self.months) or 'none'})"
-        ]
+        months = ", ".join(self.months) or "none"
+        lines = [f"load {self.load_id} finished in {self.seconds:.1f} s (months: {months})"]
         for name, meta in self.stages.items():
             shown = ", ".join(f"{k}={v}" for k, v in meta.items() if not k.startswith("dagster/"))
             lines.append(f"  {name:<32} {shown}")
@@ -104,7 +103,8 @@ def run_load(
     for month in months:
         sources = sorted(found.loc[found["month"] == month, "source"].unique())
         progress(
-            f"[{time.perf_counter() - start:6.1f}s] month {month}: landing and standardising {', '.join(sources)}"
+            f"[{time.perf_counter() - start:6.1f}s] month {month}: "
+            f"landing and standardising {', '.join(sources)}"
         )
         selection = [f"raw/{s}" for s in sources] + [f"standard/{s}" for s in sources]
         try:
@@ -140,8 +140,10 @@ class EvaluationReport:
         m = self.metrics
         return "\n".join(
             [
-                f"linkage quality against truth ({m['records']:,} records, coverage {m['coverage']:.4f}):",
-                f"  pairwise precision {m['precision']:.4f}  recall {m['recall']:.4f}  F1 {m['f1']:.4f}",
+                f"linkage quality against truth ({m['records']:,} records, "
+                f"coverage {m['coverage']:.4f}):",
+                f"  pairwise precision {m['precision']:.4f}  recall {m['recall']:.4f}"
+                f"  F1 {m['f1']:.4f}",
                 f"  B-cubed  precision {m['bcubed_precision']:.4f}  recall {m['bcubed_recall']:.4f}"
                 f"  F1 {m['bcubed_f1']:.4f}",
                 f"  twins merged {m['twins_merged']} of {m['twin_pairs']} twin pairs;"
@@ -172,7 +174,7 @@ def evaluate_store(store: Path, truth_dir: Path) -> EvaluationReport:
 
 
 def plain_splink_on_store(store: Path, truth_dir: Path) -> dict:
-    """Plain Splink (generic comparisons, connected components) on the store's standardised records."""
+    """Plain Splink (generic comparisons, connected components) on the store's standard records."""
     from linkage.baselines import exact_pid_baseline, plain_splink_baseline
     from linkage.evaluate import evaluate
     from pipelines.stages import linkage_persons

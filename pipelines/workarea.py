@@ -1,9 +1,10 @@
 """Where a load keeps its files inside the store folder (no Dagster here).
 
 ```
-<store>/raw/                      raw zone: every delivered row + provenance, and byte copies of deliveries
+<store>/raw/                      raw zone: every delivered row + provenance, bytes of deliveries
 <store>/work/standard/<source>/<table>/month=<YYYYMM>.parquet   standardised tables per month
-<store>/work/linkage/             model artefacts, linkage state (registry, review), scored pairs
+<store>/work/linkage/             model artefacts, linkage state (registry, review), scored pairs,
+                                  linked records, name-key memo
 <store>/work/golden/              golden record + provenance of the last run
 <store>/versions/, current, identity.duckdb, analytics.duckdb, parquet/   the published store
 ```

@@ -1,4 +1,4 @@
-"""Column names of the shared child-data standard, the contract between sources, schemas and linkage.
+"""Column names of the shared child-data standard: the contract of sources, schemas and linkage.
 
 Every source module conforms its raw rows to these tables; linkage and publishing read only these.
 Names are plain strings so a notebook user can write them by hand.
@@ -9,7 +9,7 @@ adults are kept as guardians, not as persons). Types after standardisation:
     source               str      schools | child_centres | health_centres | cpis | epassbook
     record_key           str      exactly as defined in shared/contracts/extracts.md
     month                str      CE reporting month YYYYMM (partition key)
-    pid                  str|NA   13 digits after normalisation (status valid, bad_check or non_thai)
+    pid                  str|NA   13 digits after normalisation (valid, bad_check or non_thai)
     pid_status           str      valid | bad_check | gcode | non_thai | invalid | missing
     gcode                str|NA   'G' + 12 digits
     prefix               str|NA   canonical prefix: ด.ช. ด.ญ. นาย น.ส. นาง

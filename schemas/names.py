@@ -273,7 +273,8 @@ def phonetic_key(s: pd.Series) -> pd.Series:
 
 _SKELETON = (
     (r"([kptcs])h", r"\1"), ("j", "c"), ("v", "w"), ("(?:ee|ea|ie)", "i"), ("(?:oo|ou)", "u"),
-    ("ae", "a"), ("ew$", "iw"), ("io$", "iw"), ("y$", "i"), ("h", ""), ("([aeiou])r$", r"\1"), (r"(.)\1+", r"\1"),
+    ("ae", "a"), ("ew$", "iw"), ("io$", "iw"), ("y$", "i"), ("h", ""), ("([aeiou])r$", r"\1"),
+    (r"(.)\1+", r"\1"),
 )  # fmt: skip
 
 

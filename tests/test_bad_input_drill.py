@@ -134,8 +134,16 @@ def failed(request, base, generated, tmp_path_factory) -> dict:
     before = _sha(path)
     with pytest.raises(Exception) as err:  # noqa: PT011 - the type is checked in its own test
         run_load(incoming, store, progress=_quiet)
-    return {"case": request.param, "rel": rel, "words": words, "kept": kept, "store": store,
-            "path": path, "sha": before, "error": err.value}
+    return {
+        "case": request.param,
+        "rel": rel,
+        "words": words,
+        "kept": kept,
+        "store": store,
+        "path": path,
+        "sha": before,
+        "error": err.value,
+    }
 
 
 def test_failed_load_message_names_file_and_problem(failed):

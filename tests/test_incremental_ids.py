@@ -74,9 +74,20 @@ def loads(tmp_path_factory) -> dict:
     seconds["c_month2_full_relink"] = time.perf_counter() - start
     print(f"load seconds: {seconds}")
     link = "linkage/linked_records"
-    return {"a1": a1, "a2": _xref(a), "error": error, "b1": b1, "b": b, "in1": incoming,
-            "seconds": seconds, "c2": _xref(c), "gen": gen, "a": a,
-            "link2": month2.stages[link] if month2 else {}, "link_full": full.stages[link]}
+    return {
+        "a1": a1,
+        "a2": _xref(a),
+        "error": error,
+        "b1": b1,
+        "b": b,
+        "in1": incoming,
+        "seconds": seconds,
+        "c2": _xref(c),
+        "gen": gen,
+        "a": a,
+        "link2": month2.stages[link] if month2 else {},
+        "link_full": full.stages[link],
+    }
 
 
 def test_month2_links_incrementally(loads):
@@ -186,8 +197,13 @@ def reviewed(loads, tmp_path_factory) -> dict:
     run_load(loads["in1"], store, progress=_quiet)
     seconds["after_different"] = time.perf_counter() - start
     print(f"review reload seconds: {seconds}")
-    return {"same": same, "different": different, "before": xref, "after_same": after_same,
-            "after_different": _xref(store)}
+    return {
+        "same": same,
+        "different": different,
+        "before": xref,
+        "after_same": after_same,
+        "after_different": _xref(store),
+    }
 
 
 def test_same_decision_joins_two_children(reviewed):
