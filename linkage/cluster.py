@@ -188,11 +188,6 @@ def _lists(keys: np.ndarray, values: np.ndarray) -> dict[int, list[int]]:
     return dict(zip(heads, (v.tolist() for v in np.split(values, bounds)), strict=True))
 
 
-def id_array(ids) -> pa.Array:
-    """Record ids as one Arrow array, for ``positions``."""
-    return large_strings(ids)
-
-
 def positions(index: pa.Array, *columns) -> list[np.ndarray]:
     """Position in ``index`` (unique strings) of each value of each column, -1 where absent.
 
@@ -602,7 +597,7 @@ def cluster_records(
         with ``reason``) and review candidates (with ``same_cluster``).
     """
     frame = prepare(persons)
-    ids = id_array(frame["unique_id"])
+    ids = large_strings(frame["unique_id"])
     edges = pairs.loc[pairs["match_probability"] >= threshold]
     left, right = positions(ids, edges["unique_id_l"], edges["unique_id_r"])
     if (left < 0).any() or (right < 0).any():

@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from linkage.cluster import components, id_array, positions
+from linkage.cluster import components, positions
 from linkage.model import ModelArtefact
+from linkage.prepare import combined_codes, large_strings
 
 NEW_FLAG = "is_new"
 _DDL = """
@@ -122,7 +123,7 @@ def plan(
     # Compared in DuckDB: only the changed positions and the kept pairs come back.
     current = pa.table(
         {
-            "unique_id": pa.array(prepared["unique_id"].astype("str"), pa.large_string()),
+            "unique_id": large_strings(prepared["unique_id"]),
             "fingerprint": pa.array(fps.to_numpy(dtype=np.uint64)),
             "pos": pa.array(np.arange(len(prepared), dtype=np.int64)),
         }
@@ -154,7 +155,7 @@ def _frame(con: duckdb.DuckDBPyConnection, query: str) -> pd.DataFrame:
 
 
 def flagged(positions: np.ndarray, flags: np.ndarray) -> np.ndarray:
-    """``flags`` at ``positions`` (from ``Index.get_indexer``), False where a position is -1."""
+    """``flags`` at ``positions`` (from ``linkage.cluster.positions``), False where -1."""
     return (positions >= 0) & flags[np.maximum(positions, 0)]
 
 
@@ -218,12 +219,7 @@ def scoring_subset(
     now = changed.to_numpy(dtype=bool)
     mask = now.copy()
     for columns in rules:
-        key = np.zeros(len(prepared), dtype=np.int64)
-        missing = np.zeros(len(prepared), dtype=bool)
-        for column in columns:  # integer codes of the joined columns, combined (no strings)
-            codes, uniques = pd.factorize(prepared[column], use_na_sentinel=True)
-            missing |= codes < 0
-            key = key * (len(uniques) + 1) + codes
+        key, missing = combined_codes([prepared[column] for column in columns])
         wanted = key[now & ~missing]
         if len(wanted):
             mask |= np.isin(key, wanted) & ~missing
@@ -251,7 +247,7 @@ class Located:
         decided: pd.DataFrame,
     ) -> Located:
         pair_l, pair_r, prev, head, dec_l, dec_r = positions(
-            id_array(prepared["unique_id"]),
+            large_strings(prepared["unique_id"]),
             pairs["unique_id_l"],
             pairs["unique_id_r"],
             previous["unique_id"],
@@ -314,7 +310,7 @@ def save(
     """Replace the stored state with this run's records, pairs and clusters."""
     records = pa.table(
         {
-            "unique_id": pa.array(prepared["unique_id"].astype("str"), pa.large_string()),
+            "unique_id": large_strings(prepared["unique_id"]),
             "fingerprint": pa.array(fps.to_numpy(dtype=np.uint64)),
         }
     )

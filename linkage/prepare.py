@@ -64,6 +64,18 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return col.mask(col == "")
 
 
+def combined_codes(parts: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 code per row, equal exactly where every part is equal, and where any part is
+    missing (codes of the factorised parts, combined: no strings joined)."""
+    combined = np.zeros(len(parts[0]), dtype=np.int64)
+    missing = np.zeros(len(parts[0]), dtype=bool)
+    for part in parts:
+        codes, uniques = pd.factorize(part, use_na_sentinel=True)
+        missing |= codes < 0
+        combined = combined * (len(uniques) + 1) + codes
+    return combined, missing
+
+
 def _capped_key(parts: list[pd.Series], cap: int) -> pd.Series:
     """An integer blocking key (nullable ``Int64``): equal for rows whose parts are all equal, NA
     where any part is missing or the key is shared by more than ``cap`` rows.
@@ -71,14 +83,8 @@ def _capped_key(parts: list[pd.Series], cap: int) -> pd.Series:
     Keys are codes, not text: joining the parts as strings cost seconds per key at a million
     records. They mean something only within one prepared frame, which is all blocking needs.
     """
-    n = len(parts[0])
-    combined = np.zeros(n, dtype=np.int64)
-    missing = np.zeros(n, dtype=bool)
-    for part in parts:
-        codes, uniques = pd.factorize(part, use_na_sentinel=True)
-        missing |= codes < 0
-        combined = combined * (len(uniques) + 1) + codes
-    key = np.full(n, -1, dtype=np.int64)
+    combined, missing = combined_codes(parts)
+    key = np.full(len(combined), -1, dtype=np.int64)
     if (~missing).any():
         codes, _ = pd.factorize(combined[~missing])
         counts = np.bincount(codes)
@@ -113,11 +119,17 @@ def prepare(
 def _in_key_order(frame: pd.DataFrame) -> bool:
     """True if ``(source, record_key)`` strictly increases row by row (one row per key, sorted),
     as ``pipelines.stages.linkage_persons`` delivers it."""
-    if len(frame) < 2 or frame["source"].isna().any() or frame["record_key"].isna().any():
-        return len(frame) < 2
-    src, key = (
-        pa.array(frame[c].astype("str"), type=pa.large_string()) for c in ("source", "record_key")
-    )
+    return keys_increasing(frame["source"], frame["record_key"])
+
+
+def keys_increasing(source, record_key) -> bool:
+    """True if ``(source, record_key)`` strictly increases row by row, bytewise (pandas or
+    Arrow columns; False if a value is missing): sorted, and no key twice."""
+    src, key = large_strings(source), large_strings(record_key)
+    if len(src) < 2:
+        return True
+    if src.null_count or key.null_count:
+        return False
     a, b = src.slice(0, len(src) - 1), src.slice(1)
     after = pc.or_(
         pc.greater(b, a),

@@ -158,29 +158,25 @@ def check_standard(source: str, month: str | None, work: WorkArea) -> list[str]:
     return problems
 
 
-def _concat_standard(work: WorkArea, table: str, columns: list[str] | None = None):
-    """Every month's file of one standard table across sources as one Arrow table (None if
-    there is none)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    files = [f for src in SOURCE_MODULES for f in work.standard_files(src, table)]
-    if not files:
-        return None
-    tables = [pq.read_table(f, columns=columns) for f in files]
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
 def _empty_standard(table: str) -> pd.DataFrame:
     columns = {"persons": PERSON, "quarantine": QUARANTINE}.get(table, EVENT_TABLES.get(table, ()))
     return pd.DataFrame(columns=list(columns))
 
 
+def _standard_files(work: WorkArea, table: str) -> list[Path]:
+    """Every month's file of one standard table, source by source."""
+    return [f for src in SOURCE_MODULES for f in work.standard_files(src, table)]
+
+
 def read_standard(work: WorkArea, table: str) -> pd.DataFrame:
     """All months of one standard table across sources, read and concatenated as Arrow."""
-    frame = _concat_standard(work, table)
-    if frame is None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = _standard_files(work, table)
+    if not files:
         return _empty_standard(table)
+    frame = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
     return frame.to_pandas().reset_index(drop=True)
 
 
@@ -212,7 +208,9 @@ def _read_persons(work: WorkArea):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    files = [str(f) for src in SOURCE_MODULES for f in work.standard_files(src, "persons")]
+    from linkage.prepare import keys_increasing
+
+    files = [str(f) for f in _standard_files(work, "persons")]
     if not files:
         return None, None
     # The files' own schema (with its pandas metadata: nullable integers stay Int64).
@@ -232,26 +230,12 @@ def _read_persons(work: WorkArea):
     )
     with duckdb.connect() as con:
         persons = con.sql(latest[0], params={"files": files}).to_arrow_table()
-        if not _one_row_per_key(persons):
+        if not keys_increasing(persons["source"], persons["record_key"]):  # a key twice
             persons = con.sql(latest[1], params={"files": files}).to_arrow_table()
         seen = con.sql(
             f"SELECT source, record_key, month FROM {every}", params={"files": files}
         ).to_arrow_table()
     return persons.cast(schema), seen
-
-
-def _one_row_per_key(table) -> bool:
-    """True if no two neighbouring rows of a key-sorted table share ``(source, record_key)``."""
-    import pyarrow.compute as pc
-
-    if table.num_rows < 2:
-        return True
-    source, key = (table[c].combine_chunks() for c in ("source", "record_key"))
-    n = table.num_rows - 1
-    same = pc.and_(
-        pc.equal(source.slice(1), source.slice(0, n)), pc.equal(key.slice(1), key.slice(0, n))
-    )
-    return not pc.any(same).as_py()
 
 
 def _persons_frame(persons) -> pd.DataFrame:

@@ -300,9 +300,10 @@ def test_no_records_give_no_clusters():
 def test_positions_finds_ids_in_any_column_type():
     """Ids arrive as Arrow-backed text, object columns with gaps, or empty float columns (an
     empty decision table); missing and unknown ids get -1."""
-    from linkage.cluster import id_array, positions
+    from linkage.cluster import positions
+    from linkage.prepare import large_strings
 
-    ids = id_array(pd.Series(["schools|1", "cpis|2"], dtype="str"))
+    ids = large_strings(pd.Series(["schools|1", "cpis|2"], dtype="str"))
     found = positions(
         ids,
         pd.Series(["cpis|2", "schools|1"], dtype="str"),
