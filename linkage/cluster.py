@@ -52,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.prepare import large_strings, prepare
+from linkage.prepare import large_strings, prepare, ranked_ids
 
 # Snapshot registers that list a child once per month: across the whole source (a child is on
 # one school roster, in one child-development centre) or within one register (a health centre's
@@ -83,9 +83,9 @@ class ClusterResult:
     review_candidates: pd.DataFrame
 
 
-def _codes(values: pd.Series) -> list[int]:
-    """Integer code per value, -1 where missing."""
-    return pd.factorize(values, use_na_sentinel=True)[0].tolist()
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer code per value (int64), -1 where missing."""
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64, copy=False)
 
 
 def _one_slip(a: str, b: str) -> bool:
@@ -121,27 +121,27 @@ def _record_codes(
     source, names_of_sources = pd.factorize(frame["source"], use_na_sentinel=True)
     kinds = pd.Index(names_of_sources).map(lambda s: snapshot_sources.get(s, "")).to_numpy()
     scope = np.where(source >= 0, np.append(kinds, "")[source], "")
-    month = np.asarray(_codes(frame["month"]), dtype=np.int64)
+    month = _codes(frame["month"])
     register = np.full(n, -1, dtype=np.int64)
     inside = np.flatnonzero(scope == "register")
     if len(inside):  # only registers keyed "HOSPCODE:PID" need the split (in Arrow: vectorised)
         keys = large_strings(frame["record_key"]).take(pa.array(inside))
         head = pc.list_element(pc.split_pattern(keys, ":", max_splits=1), 0)
-        register[inside] = np.asarray(_codes(pd.Series(head, dtype="str")), dtype=np.int64)
+        register[inside] = _codes(pd.Series(head, dtype="str"))
     slot = (source * (month.max(initial=-1) + 2) + month + 1) * (register.max(initial=-1) + 2)
     slot = slot + register + 1
     slot = np.where(scope != "", pd.factorize(slot)[0], -1)
-    sex = np.asarray(_codes(frame["sex"]), dtype=np.int64)
+    sex = _codes(frame["sex"])
     reliable = frame["source"].isin(reliable_sex_sources).to_numpy()
     names = pd.concat([frame["given_name_key"], frame["nickname_key"]], ignore_index=True)
-    name_codes = np.asarray(_codes(names), dtype=np.int64)
+    name_codes = _codes(names)
     # Day number (offset to stay positive for BE-as-CE years like 1469), -1 unless the date is
     # known to the day.
     ordinal = frame["birth_date"].astype("int32[pyarrow]").astype("Int64") + DAY_OFFSET
     day = ordinal.where(frame["birth_md"].notna()).fillna(-1).astype(np.int64).to_numpy()
     return {
         "slot": slot.astype(np.int64),
-        "pid": np.asarray(_codes(frame["pid"].where(frame["pid_trusted"])), dtype=np.int64),
+        "pid": _codes(frame["pid"].where(frame["pid_trusted"])),
         "any_sex": sex,
         "sex": np.where(reliable, sex, -1),
         "given": name_codes[:n],
@@ -155,7 +155,7 @@ def _context_codes(frame: pd.DataFrame) -> np.ndarray:
     unique to its column and value."""
     context = []
     for k, column in enumerate(CONTEXT_COLUMNS):
-        codes = np.asarray(_codes(frame[column]), dtype=np.int64)
+        codes = _codes(frame[column])
         context.append(np.where(codes >= 0, codes * len(CONTEXT_COLUMNS) + k, -1))
     return np.stack(context, axis=1)
 
@@ -349,6 +349,8 @@ def _roster_between(
 
 class _Records:
     """Per-record facts the conflict rules need, as plain Python lists."""
+
+    COLUMNS = ("pid", "pid_trusted", "given_name_key", "birth_year", "birth_md", "birth_dm")
 
     def __init__(
         self,
@@ -598,8 +600,11 @@ def cluster_records(
     """
     frame = prepare(persons)
     ids = large_strings(frame["unique_id"])
-    edges = pairs.loc[pairs["match_probability"] >= threshold]
-    left, right = positions(ids, edges["unique_id_l"], edges["unique_id_r"])
+    # One hash lookup for every pair: the edges and the review band are both taken from it.
+    pair_l, pair_r = positions(ids, pairs["unique_id_l"], pairs["unique_id_r"])
+    is_edge = (pairs["match_probability"] >= threshold).to_numpy(dtype=bool)
+    edges = pairs.loc[is_edge]
+    left, right = pair_l[is_edge], pair_r[is_edge]
     if (left < 0).any() or (right < 0).any():
         raise ValueError("pairs refer to unique_ids that are not among the persons")
     n = len(ids)
@@ -656,7 +661,7 @@ def cluster_records(
         position[inner] = np.arange(len(inner))
         at_keys = keys[loop[keys["row"].to_numpy()]]
         records = _Records(
-            frame.iloc[inner],
+            frame[list(_Records.COLUMNS)].iloc[inner],
             {k: v[inner] for k, v in codes.items()},
             context[inner],
             at_keys.assign(row=position[at_keys["row"].to_numpy()]),
@@ -697,21 +702,20 @@ def cluster_records(
     refused.sort(key=lambda item: rank[item[0]])
 
     # cluster_id: the smallest unique_id of the cluster (by rank, not by string comparisons)
-    order = pc.sort_indices(ids).to_numpy()
-    id_rank = np.empty(n, dtype=np.int64)
-    id_rank[order] = np.arange(n)
+    in_order, id_rank = ranked_ids(ids)
     first = np.full(n, n, dtype=np.int64)
     np.minimum.at(first, roots, id_rank)
     clusters = frame[["unique_id", "source", "record_key"]].copy()
     clusters["cluster_id"] = pd.Series(
-        ids.take(pa.array(order[first[roots]])), index=frame.index, dtype="str"
+        in_order.take(pa.array(first[roots])), index=frame.index, dtype="str"
     )
     clusters["cluster_size"] = np.bincount(roots, minlength=n)[roots]
     at = [e for e, _ in refused]
     conflicts = edges.iloc[at][["unique_id_l", "unique_id_r", "match_probability"]].copy()
     conflicts["reason"] = pd.Series([r for _, r in refused], index=conflicts.index, dtype="str")
     review = review_candidates(pairs, lower, upper)
-    at_l, at_r = positions(ids, review["unique_id_l"], review["unique_id_r"])
+    band = pairs["match_probability"].between(lower, upper, inclusive="left").to_numpy(bool)
+    at_l, at_r = pair_l[band], pair_r[band]
     review["same_cluster"] = (at_l >= 0) & (at_r >= 0) & (roots[at_l] == roots[at_r])
     return ClusterResult(clusters, conflicts.reset_index(drop=True), review)
 

@@ -32,7 +32,7 @@ from splink import Linker, SettingsCreator
 
 from linkage import comparisons as comp
 from linkage.backends import Backend
-from linkage.prepare import prepare
+from linkage.prepare import prepare, ranked_ids
 
 LINKER_UID = "teumtem"
 M_FLOOR = 1e-3  # no level's m below this: EM sends unobserved levels to ~0, a veto on one slip
@@ -234,7 +234,9 @@ def train(
         The trained ``ModelArtefact``.
     """
     linkage_input = prepare(persons)
-    linker = linker_for(linkage_input, settings(), backend=backend)
+    # Integer ids (ranks of the unique_ids) train the same parameters faster (see predict).
+    ranks = ranked_ids(linkage_input["unique_id"])[1]
+    linker = linker_for(linkage_input.assign(unique_id=ranks), settings(), backend=backend)
     training = linker.training
     training.estimate_probability_two_random_records_match(
         comp.deterministic_rules(), recall=PRIOR_RECALL

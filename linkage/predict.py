@@ -8,7 +8,7 @@ import pandas as pd
 
 from linkage.backends import Backend
 from linkage.model import ModelArtefact, linker_for
-from linkage.prepare import prepare
+from linkage.prepare import prepare, ranked_ids
 
 PAIR_COLUMNS = ("unique_id_l", "unique_id_r", "match_probability", "match_weight")
 
@@ -48,20 +48,34 @@ def predict(
     model = copy.deepcopy(artefact.settings)
     # Output options, not model parameters: Splink emits gamma_* only with both flags on.
     model.update(retain_matching_columns=gammas, retain_intermediate_calculation_columns=gammas)
-    linker = linker_for(prepare(persons), model, db_path, backend)
+    frame = prepare(persons)
+    # Splink joins, compares and sorts integer ids faster than text ones (~1.5 s of ~8.5 s at
+    # a million records): each record is scored under the rank of its unique_id, so that
+    # ``l < r`` holds for the ranks exactly when it holds for the ids, and the ids are put back.
+    ids, ranks = ranked_ids(frame["unique_id"])
+    linker = linker_for(frame.assign(unique_id=ranks), model, db_path, backend)
     if term_frequencies_from is not None:
         _register_term_frequencies(linker, model, term_frequencies_from)
     scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     names = [c.unquote().name for c in scored.columns]
     wanted = [*PAIR_COLUMNS, "source_l", "source_r", *(c for c in names if c.startswith("gamma_"))]
-    # Select in SQL: the scored table also carries every compared column, both sides. The names
-    # are plain identifiers, left unquoted: DuckDB quotes with "..." and Spark with `...`.
+    # Select and sort in SQL: the scored table also carries every compared column, both sides,
+    # and the engine sorts in parallel. The names are plain identifiers, left unquoted: DuckDB
+    # quotes with "..." and Spark with `...`.
     select = ", ".join(wanted)
-    pairs = linker.misc.query_sql(
-        f"SELECT {select} FROM {scored.physical_name}", output_type="pandas"
+    kept = linker.misc.query_sql(
+        f"SELECT {select} FROM {scored.physical_name} ORDER BY unique_id_l, unique_id_r"
     )
     scored.drop_table_from_database_and_remove_from_cache()
-    return pairs.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
+    table = kept.as_pyarrow_table()
+    kept.drop_table_from_database_and_remove_from_cache()
+    for side in ("unique_id_l", "unique_id_r"):
+        at = table.schema.get_field_index(side)
+        table = table.set_column(at, side, ids.take(table[side]))
+    pairs = table.to_pandas()  # Arrow strings, no Python objects
+    if (backend or Backend()).name != "duckdb":  # Spark may re-read a sorted table unordered
+        pairs = pairs.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
+    return pairs
 
 
 def _register_term_frequencies(linker, model: dict, population: pd.DataFrame) -> None:

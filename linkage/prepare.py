@@ -205,6 +205,24 @@ def large_strings(values) -> pa.Array:
     return values.cast(pa.large_string())
 
 
+def ranked_ids(unique_id: pd.Series) -> tuple[pa.Array, np.ndarray]:
+    """The ids in sorted order and each record's rank among them (its position there).
+
+    Records usually arrive in key order, and ``source|record_key`` ids then sort the same way:
+    one vectorised check instead of a sort.
+    """
+    ids = large_strings(unique_id)
+    if ids.null_count:
+        raise ValueError("unique_id must not be missing")
+    n = len(ids)
+    if n < 2 or pc.all(pc.greater(ids.slice(1), ids.slice(0, n - 1))).as_py():
+        return ids, np.arange(n, dtype=np.int64)
+    order = pc.sort_indices(ids).to_numpy()
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = np.arange(n, dtype=np.int64)
+    return ids.take(pa.array(order)), ranks
+
+
 class KeyMemo:
     """Phonetic keys of names (``schemas.names.phonetic_key``) kept from one link to the next.
 

@@ -357,6 +357,8 @@ def link(
     full re-link runs on the first load, after a retrain, when the model artefact changed, or
     when asked for (``full=True``); child ids are kept through the registry either way.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -376,11 +378,15 @@ def link(
 
     table, seen = _read_persons(work)
     persons = _persons_frame(table)
-    # Golden records and publish read the linked records from this file.
-    write_table_atomic(
+    # Golden records and publish read the linked records from this file. Written on a second
+    # core while the records are prepared (Arrow's Parquet writer releases the GIL).
+    writer = ThreadPoolExecutor(max_workers=1)
+    linked_written = writer.submit(
+        write_table_atomic,
         table if table is not None else pa.Table.from_pandas(persons, preserve_index=False),
         work.linkage / LINKED_PERSONS_FILE,
     )
+    writer.shutdown(wait=False)
     lap("read")
     key_memo = KeyMemo(work.linkage / KEY_MEMO_FILE)
     prepared = prepare(persons, key_memo=key_memo)
@@ -464,6 +470,7 @@ def link(
         assignments = _assignments(con, clusters, seen)
     write_table_atomic(assignments, work.linkage / "assignments.parquet")
     write_parquet_atomic(_pair_summary(applied.pairs), work.linkage / "pair_summary.parquet")
+    linked_written.result()  # a failed write fails the stage
     lap("history")
     sizes = clusters["cluster_size"].to_numpy()  # per record: a singleton is one record
     return Report(
