@@ -19,7 +19,7 @@ import splink.comparison_library as cl
 from splink import block_on
 from splink.blocking_rule_library import And, CustomRule
 
-SPEC_VERSION = "2"  # bump when a comparison, level or blocking rule changes
+SPEC_VERSION = "3"  # bump when a comparison, level or blocking rule changes
 DIALECT = "duckdb"
 NAME_JW = 0.9  # Jaro-Winkler threshold on phonetic keys and romanised spellings
 
@@ -252,7 +252,6 @@ def prediction_blocking_rules() -> list:
         block_on("bk_phone_year"),
         block_on("bk_mother"),
         block_on("bk_family_given"),
-        block_on("bk_dob_area"),
     ]
 
 
