@@ -319,11 +319,22 @@ def _assignments(con, clusters: pd.DataFrame, seen):
 
 def model_artefact(work: WorkArea, persons: pd.DataFrame, retrain: bool = False):
     """The current model; trained only when there is none or a retrain was asked for."""
+    from linkage.comparisons import SPEC_VERSION
     from linkage.model import ModelArtefact, train
 
     path = work.linkage / MODEL_FILE
     if path.exists() and not retrain:
-        return ModelArtefact.load(path), False
+        artefact = ModelArtefact.load(path)
+        spec = artefact.training.get("spec_version")
+        if spec is not None and spec != SPEC_VERSION:
+            # Its blocking rules may name keys this code no longer makes: fail before scoring.
+            raise ExtractError(
+                str(path),
+                f"the model was trained for linkage spec {spec}; this code's spec is "
+                f"{SPEC_VERSION} (comparisons or blocking rules changed)",
+                "Retrain it: teumtem run --retrain (child ids are kept through the registry)",
+            )
+        return artefact, False
     artefact = train(persons, seed=42)
     artefact.save(work.linkage / f"model-{artefact.sha256[:12]}.json")
     artefact.save(path)

@@ -156,6 +156,25 @@ def test_tampered_artefact_is_rejected(tmp_path, artefact):
         ModelArtefact.load(path)
 
 
+def test_model_of_another_linkage_spec_is_refused_with_what_to_do(tmp_path, artefact):
+    from linkage.comparisons import SPEC_VERSION
+    from pipelines.stages import MODEL_FILE, model_artefact
+    from pipelines.workarea import WorkArea
+    from sources.base import ExtractError
+
+    work = WorkArea(tmp_path).ensure()
+    old = ModelArtefact.from_settings(artefact.settings, training={"spec_version": "2"})
+    old.save(work.linkage / MODEL_FILE)
+    assert SPEC_VERSION != "2"
+    with pytest.raises(ExtractError, match=r"spec 2.*--retrain"):
+        model_artefact(work, pd.DataFrame())
+    current = ModelArtefact.from_settings(
+        artefact.settings, training={"spec_version": SPEC_VERSION}
+    )
+    current.save(work.linkage / MODEL_FILE)
+    assert model_artefact(work, pd.DataFrame()) == (current, False)
+
+
 def test_training_is_deterministic_for_a_fixed_seed():
     persons, _ = simulate_people(400, seed=3)
     first = train(persons, seed=11, max_pairs=2e5)
