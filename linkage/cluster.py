@@ -294,16 +294,20 @@ def _always_refused(
     pid_l, pid_r = codes["pid"][left], codes["pid"][right]
     clash = np.flatnonzero((pid_l >= 0) & (pid_r >= 0) & (pid_l != pid_r))
     if len(clash):
-        pid = frame["pid"].to_numpy(dtype=object)
         i, j = left[clash], right[clash]
-        clash, i, j = (x[~_one_slip_many(pid[i], pid[j])] for x in (clash, i, j))
+
+        def at(column: str, rows: np.ndarray) -> np.ndarray:  # only the clashing records
+            return frame[column].take(rows).to_numpy(dtype=object)
+
+        slip = _one_slip_many(at("pid", i), at("pid", j))
+        clash, i, j = (x[~slip] for x in (clash, i, j))
         year = frame["birth_year"].fillna(-1).astype(np.int64).to_numpy()
-        md, dm = frame["birth_md"].to_numpy(dtype=object), frame["birth_dm"].to_numpy(dtype=object)
+        md_i, dm_j, md_j = at("birth_md", i), at("birth_dm", j), at("birth_md", j)
         day_i, day_j = codes["day"][i], codes["day"][j]
         explained = (
             (np.abs(day_i - day_j) <= 30)
-            | ((year[i] == year[j]) & (md[i] == dm[j]))
-            | ((np.abs(year[i] - year[j]) == 543) & (md[i] == md[j]))
+            | ((year[i] == year[j]) & (md_i == dm_j))
+            | ((np.abs(year[i] - year[j]) == 543) & (md_i == md_j))
         )
         sex_i, sex_j = codes["any_sex"][i], codes["any_sex"][j]
         same_child = (

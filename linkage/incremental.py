@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from linkage.cluster import components, positions
 from linkage.model import ModelArtefact
-from linkage.prepare import combined_codes, large_strings
+from linkage.prepare import large_strings
 
 NEW_FLAG = "is_new"
 _DDL = """
@@ -186,21 +186,22 @@ def _conjuncts(text: str) -> list[str] | None:
     return [text[a:b].strip() for a, b in zip(bounds[::2], bounds[1::2], strict=True)]
 
 
-def _equi_columns(text: str) -> list[str]:
-    """Columns ``c`` of the ``l.c = r.c`` conditions every pair of a rule satisfies."""
+def _equi_columns(text: str) -> list[tuple[str, str]]:
+    """Column pairs ``(a, b)`` of the ``l.a = r.b`` conditions every pair of a rule satisfies."""
     parts = _conjuncts(text)
     if parts is None:
         return []
     if len(parts) > 1:
         return [c for part in parts for c in _equi_columns(part)]
     found = _EQUI.match(parts[0])
-    return [found.group(1)] if found and found.group(1) == found.group(2) else []
+    return [(found.group(1), found.group(2))] if found else []
 
 
-def blocking_columns(artefact: ModelArtefact) -> list[list[str]] | None:
-    """The columns each prediction blocking rule joins on (its ``l.c = r.c`` conjuncts), or None
-    if a rule has none. Other conjuncts (``l.birth_md IS NULL OR ...``) only narrow a rule's
-    pairs; every pair still shares the joined columns."""
+def blocking_columns(artefact: ModelArtefact) -> list[list[tuple[str, str]]] | None:
+    """The columns each prediction blocking rule joins on (its ``l.a = r.b`` conjuncts, ``a``
+    and ``b`` the same column for most rules), or None if a rule has none. Other conjuncts
+    (``l.birth_md IS NULL OR ...``) only narrow a rule's pairs; every pair still shares the
+    joined values."""
     rules = [
         _equi_columns(rule["blocking_rule"])
         for rule in artefact.settings["blocking_rules_to_generate_predictions"]
@@ -208,21 +209,46 @@ def blocking_columns(artefact: ModelArtefact) -> list[list[str]] | None:
     return rules if all(rules) else None
 
 
+def _side_codes(prepared: pd.DataFrame, joins: list[tuple[str, str]]):
+    """Per record, one code of its left-hand columns and one of its right-hand columns of a
+    rule, equal across sides exactly where the rule's join holds (and a missing flag each)."""
+    n = len(prepared)
+    left, right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    miss_l, miss_r = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    for a, b in joins:
+        if a == b:
+            codes, uniques = pd.factorize(prepared[a], use_na_sentinel=True)
+            code_l = code_r = codes
+        else:  # one code space for both columns
+            both = pd.concat([prepared[a], prepared[b]], ignore_index=True)
+            codes, uniques = pd.factorize(both, use_na_sentinel=True)
+            code_l, code_r = codes[:n], codes[n:]
+        left = left * (len(uniques) + 1) + code_l
+        right = right * (len(uniques) + 1) + code_r
+        miss_l |= code_l < 0
+        miss_r |= code_r < 0
+    return left, miss_l, right, miss_r
+
+
 def scoring_subset(
     prepared: pd.DataFrame, changed: pd.Series, artefact: ModelArtefact
 ) -> pd.Series:
-    """Changed records plus every record that shares a blocking key with one: the only records
-    a pair touching a changed record can involve."""
+    """Changed records plus every record that meets one in a blocking rule's join (on either
+    side): the only records a pair touching a changed record can involve."""
     rules = blocking_columns(artefact)
     if rules is None:
         return pd.Series(True, index=prepared.index)
     now = changed.to_numpy(dtype=bool)
     mask = now.copy()
-    for columns in rules:
-        key, missing = combined_codes([prepared[column] for column in columns])
-        wanted = key[now & ~missing]
+    for joins in rules:
+        left, miss_l, right, miss_r = _side_codes(prepared, joins)
+        wanted = left[now & ~miss_l]  # changed record on the left: partners on the right
         if len(wanted):
-            mask |= np.isin(key, wanted) & ~missing
+            mask |= np.isin(right, wanted) & ~miss_r
+        if any(a != b for a, b in joins):
+            wanted = right[now & ~miss_r]
+            if len(wanted):
+                mask |= np.isin(left, wanted) & ~miss_l
     return pd.Series(mask, index=prepared.index)
 
 

@@ -307,6 +307,7 @@ def block_keys(out: pd.DataFrame, block_caps: dict[str, int] | None = None) -> p
         [out["given_name_key"], year, day_month], caps["bk_given_dob"]
     )
     out["bk_given_year"] = _capped_key([out["given_name_key"], year], caps["bk_given_year"])
+    out["bk_given_coarse"] = out["bk_given_year"].where(~is_day)  # year- or age-only dates
     out["bk_family_dob"] = _capped_key([out["family_name_key"], dob], caps["bk_family_dob"])
     out["bk_phone_year"] = _capped_key([out["guardian_phone"], year], caps["bk_phone_year"])
     out["bk_mother"] = _capped_key([out["mother_pid"]], caps["bk_mother"])

@@ -66,12 +66,46 @@ def test_blocking_columns_keep_the_join_of_rules_with_extra_conditions():
             SimpleNamespace(settings={"blocking_rules_to_generate_predictions": rows})
         )
 
-    assert columns('(l."k" = r."k") AND (l.birth_md IS NULL OR r.birth_md IS NULL)') == [["k"]]
-    assert columns("((l.a = r.a) AND (l.b = r.b))", "l.c = r.c") == [["a", "b"], ["c"]]
+    assert columns('(l."k" = r."k") AND (l.birth_md IS NULL OR r.birth_md IS NULL)') == [
+        [("k", "k")]
+    ]
+    assert columns("((l.a = r.a) AND (l.b = r.b))", "l.c = r.c") == [
+        [("a", "a"), ("b", "b")],
+        [("c", "c")],
+    ]
     assert columns("l.a = r.a AND l.b = r.b OR l.c = r.c") is None
-    assert columns("l.a = r.b") is None
+    assert columns("l.a = r.b") == [[("a", "b")]]
     ours = SimpleNamespace(settings=settings().create_settings_dict("duckdb"))
-    assert ["bk_given_year"] in blocking_columns(ours)
+    assert [("bk_given_coarse", "bk_given_year")] in blocking_columns(ours)
+
+
+def test_scoring_subset_follows_joins_of_two_columns_both_ways():
+    """A rule joining one record's coarse key to another's full key (given name + year where
+    one birth date is only a year): a changed record brings in its partners on either side,
+    and nothing that shares only the full key with it."""
+    from types import SimpleNamespace
+
+    from linkage.incremental import scoring_subset
+
+    rules = ["l.coarse = r.full", "l.full = r.coarse"]
+    artefact = SimpleNamespace(
+        settings={"blocking_rules_to_generate_predictions": [{"blocking_rule": r} for r in rules]}
+    )
+    frame = pd.DataFrame(
+        {  # rows 0-2 share full key 7; only row 1 is coarse. Row 3: key 8, coarse.
+            "full": pd.array([7, 7, 7, 8, 9], dtype="Int64"),
+            "coarse": pd.array([None, 7, None, 8, None], dtype="Int64"),
+        }
+    )
+
+    def near(*rows: int) -> list[int]:
+        changed = pd.Series([i in rows for i in range(len(frame))])
+        return [i for i, x in enumerate(scoring_subset(frame, changed, artefact)) if x]
+
+    assert near(1) == [0, 1, 2]  # a coarse record meets every record of its key
+    assert near(0) == [0, 1]  # a precise one meets only the coarse record, not row 2
+    assert near(3) == [3]
+    assert near(4) == [4]
 
 
 def test_linkage_persons_keeps_each_records_latest_month_in_key_order(tmp_path):
