@@ -174,9 +174,9 @@ def build_golden(
         winners = {name: _winners(con, name, pos) for name in _GROUPS}
     finally:
         con.close()
+    golden, values = _assemble(table, children, winners)
     return GoldenResult(
-        golden=_assemble(table, children, winners),
-        provenance=_provenance(table, children, winners, run_id),
+        golden=golden, provenance=_provenance(table, children, winners, values, run_id)
     )
 
 
@@ -292,39 +292,44 @@ def _take(column: pa.ChunkedArray, rid: np.ndarray) -> pa.Array:
     return column.take(pa.array(rid, mask=rid < 0))
 
 
-def _assemble(table: pa.Table, children: pa.Table, winners: dict) -> pd.DataFrame:
-    cols = {"child_id": children["child_id"]}
-    for name, (fields, _, _, _) in _GROUPS.items():
-        for f in fields:
-            cols[f] = _take(table[f], winners[name][0])
+def _assemble(table: pa.Table, children: pa.Table, winners: dict) -> tuple[pd.DataFrame, dict]:
+    """The golden frame, and each field's winning values (Arrow) for ``_provenance``."""
+    values = {
+        f: _take(table[f], winners[name][0]) for name, (fs, *_) in _GROUPS.items() for f in fs
+    }
+    cols = {"child_id": children["child_id"], **values}
     for c in GOLDEN_COLUMNS[-4:]:
         cols[c] = children[c]
-    return pa.table({c: cols[c] for c in GOLDEN_COLUMNS}).to_pandas()
+    return pa.table({c: cols[c] for c in GOLDEN_COLUMNS}).to_pandas(), values
 
 
-def _provenance(table: pa.Table, children: pa.Table, winners: dict, run_id: str) -> pd.DataFrame:
-    # Dictionary arrays throughout: few distinct values, ~20 rows per child.
+def _provenance(
+    table: pa.Table, children: pa.Table, winners: dict, values: dict, run_id: str
+) -> pd.DataFrame:
+    # Dictionary arrays throughout: few distinct values, ~20 rows per child. The winning
+    # record's source and key are taken once per field group; each field keeps the children
+    # whose value is not missing (a filter, cheaper than a take).
     sources = table["source"].combine_chunks().dictionary_encode()
     fields = [f for fs, _, _, _ in _GROUPS.values() for f in fs]
+    child_id = children["child_id"].combine_chunks()
     parts = []
     for name, (group_fields, _, _, _) in _GROUPS.items():
         rid, rule = winners[name]
+        won = pa.array(np.maximum(rid, 0))  # masked below: a field of a -1 row is missing
+        group = {
+            "child_id": child_id,
+            "value_source": sources.take(won),
+            "value_record_key": table["record_key"].take(won),
+            "rule": _dict(np.maximum(rule, 0), list(RULES)),
+        }
         for f in group_fields:
-            idx = np.flatnonzero(~np.asarray(_take(table[f], rid).is_null()))
-            n = len(idx)
-            parts.append(
-                pa.table(
-                    {
-                        "child_id": children["child_id"].take(idx),
-                        "field": _dict(np.full(n, fields.index(f), np.int8), fields),
-                        "value_source": sources.take(rid[idx]),
-                        "value_record_key": table["record_key"].take(rid[idx]),
-                        "run_id": _dict(np.zeros(n, np.int8), [str(run_id)]),
-                        "rule": _dict(rule[idx], list(RULES)),
-                    }
-                )
-            )
-    return pa.concat_tables(parts).to_pandas()[list(PROVENANCE_COLUMNS)]
+            valid = pc.is_valid(values[f])
+            n = pc.sum(valid.cast(pa.int64())).as_py() or 0
+            part = {k: v.filter(valid) for k, v in group.items()}
+            part["field"] = _dict(np.full(n, fields.index(f), np.int8), fields)
+            part["run_id"] = _dict(np.zeros(n, np.int8), [str(run_id)])
+            parts.append(pa.table({c: part[c] for c in PROVENANCE_COLUMNS}))
+    return pa.concat_tables(parts).to_pandas()
 
 
 def _dict(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:
