@@ -196,60 +196,13 @@ def linkage_persons(work: WorkArea) -> pd.DataFrame:
     return _persons_frame(_read_persons(work)[0])
 
 
-HISTORY_FILE = "delivered.parquet"  # (source, record_key, month) of every delivered row
-_FILES_KEY = b"teumtem.standard_files"  # Parquet metadata: the standard files a table holds
-
-
-def _file_stamps(work: WorkArea, files: list[Path]) -> dict[str, list[int]]:
-    """Each standard file's path (relative to the standard area), size, modification time and
-    inode (files are replaced, never rewritten in place: a new delivery is a new inode)."""
-    out = {}
-    for f in files:
-        st = f.stat()
-        out[f.relative_to(work.standard).as_posix()] = [st.st_size, st.st_mtime_ns, st.st_ino]
-    return out
-
-
-def _stamp_of(path: Path) -> dict | None:
-    """The standard files a compacted table was built from (None if absent or unreadable)."""
-    import json
-
-    import pyarrow.parquet as pq
-
-    try:
-        meta = pq.read_schema(path).metadata or {}
-        return json.loads(meta[_FILES_KEY])
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def _stamp_of_table(table) -> dict | None:
-    import json
-
-    meta = table.schema.metadata or {}
-    return json.loads(meta[_FILES_KEY]) if _FILES_KEY in meta else None
-
-
-def _stamped(table, stamps: dict):
-    import json
-
-    meta = {**(table.schema.metadata or {}), _FILES_KEY: json.dumps(stamps).encode()}
-    return table.replace_schema_metadata(meta)
-
-
 def _read_persons(work: WorkArea):
     """``linkage_persons`` as Arrow and, from the same files, ``(source, record_key, month)``
     of every delivered row (the records' history); ``(None, None)`` when nothing is
-    standardised yet. Both carry, in their Parquet metadata, the standard files they hold.
+    standardised yet.
 
-    The last link's compacted tables (``persons.parquet``: the latest row of each record;
-    ``delivered.parquet``: the history) are reused when no file they were built from has
-    changed: only the files standardised since are read and merged in, so a load reads its
-    new month, not every month since the first. Otherwise (a past month re-delivered, a file
-    removed) every month is read again.
-
-    DuckDB scans the files in parallel, keeps the latest month of each record and sorts by key
-    in one query (3x faster than concatenating in Arrow and taking the rows).
+    DuckDB scans every month's files in parallel, keeps the latest month of each record and
+    sorts by key in one query (3x faster than concatenating in Arrow and taking the rows).
     """
     import duckdb
     import pyarrow as pa
@@ -260,71 +213,29 @@ def _read_persons(work: WorkArea):
     files = [str(f) for f in _standard_files(work, "persons")]
     if not files:
         return None, None
-    stamps = _file_stamps(work, [Path(f) for f in files])
-    compact = [work.linkage / LINKED_PERSONS_FILE, work.linkage / HISTORY_FILE]
-    before = [_stamp_of(p) for p in compact]
-    reuse = before[0] is not None and before[0] == before[1]
-    reuse = reuse and all(stamps.get(k) == v for k, v in before[0].items())
-    if reuse:
-        new = [str(work.standard / k) for k in stamps if k not in before[0]]
-        if not new:  # nothing delivered since: the compacted tables are this run's
-            persons, seen = (pq.read_table(p) for p in compact)
-            return _stamped(persons, stamps), _stamped(seen, stamps)
-        files = new
     # The files' own schema (with its pandas metadata: nullable integers stay Int64).
-    schemas = [pq.read_schema(f) for f in files]
-    if reuse:
-        schemas.append(pq.read_schema(compact[0]).remove_metadata())
-    schema = pa.unify_schemas(schemas, promote_options="permissive")
-    schema = schema.with_metadata(
-        {k: v for k, v in (schemas[0].metadata or {}).items() if k != _FILES_KEY}
-    )
+    schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     columns = ", ".join(f'"{name}"' for name in schema.names)
     every = "read_parquet($files, union_by_name = true, filename = true, file_row_number = true)"
-    rows = every
-    if reuse:  # last link's latest rows, then the new files (a record is once per file)
-        rows = f"""((SELECT *, '' AS filename, 0::BIGINT AS file_row_number
-                     FROM read_parquet($persons)) UNION ALL BY NAME (SELECT * FROM {every}))"""
     latest = (  # a window max: ~2x faster than row_number() over wide rows
         f"""SELECT {columns} FROM (SELECT *, max(month) OVER (
-                PARTITION BY source, record_key) AS _latest FROM {rows})
+                PARTITION BY source, record_key) AS _latest FROM {every})
             WHERE month = _latest ORDER BY source, record_key""",
         # exact, for a record delivered twice in one month (two files; check_standard stops
         # a file holding a record twice): the later file
-        f"""SELECT {columns} FROM {rows} QUALIFY row_number() OVER (
+        f"""SELECT {columns} FROM {every} QUALIFY row_number() OVER (
                 PARTITION BY source, record_key
                 ORDER BY month DESC, filename DESC, file_row_number DESC) = 1
             ORDER BY source, record_key""",
     )
-    params = {"files": files}
-    if reuse:
-        params["persons"] = str(compact[0])
-    history = f"SELECT source, record_key, month FROM {every}"
-    if reuse:
-        history = f"""SELECT source, record_key, month FROM read_parquet($delivered)
-                      UNION ALL {history}"""
     with duckdb.connect() as con:
-        persons = con.sql(latest[0], params=params).to_arrow_table()
+        persons = con.sql(latest[0], params={"files": files}).to_arrow_table()
         if not keys_increasing(persons["source"], persons["record_key"]):  # a key twice
-            persons = con.sql(latest[1], params=params).to_arrow_table()
+            persons = con.sql(latest[1], params={"files": files}).to_arrow_table()
         seen = con.sql(
-            history, params={"files": files, **({"delivered": str(compact[1])} if reuse else {})}
+            f"SELECT source, record_key, month FROM {every}", params={"files": files}
         ).to_arrow_table()
-    return _stamped(persons.cast(schema), stamps), _stamped(seen, stamps)
-
-
-def _write_compacted(work: WorkArea, table, seen, persons: pd.DataFrame) -> None:
-    """Keep ``_read_persons``'s tables for the next link (rewritten only if they changed)."""
-    import pyarrow as pa
-
-    if table is None:
-        empty = pa.Table.from_pandas(persons, preserve_index=False)
-        write_table_atomic(empty, work.linkage / LINKED_PERSONS_FILE)
-        (work.linkage / HISTORY_FILE).unlink(missing_ok=True)
-        return
-    for content, name in ((table, LINKED_PERSONS_FILE), (seen, HISTORY_FILE)):
-        if _stamp_of(work.linkage / name) != _stamp_of_table(content):
-            write_table_atomic(content, work.linkage / name)
+    return persons.cast(schema), seen
 
 
 def _persons_frame(persons) -> pd.DataFrame:
@@ -459,6 +370,7 @@ def link(
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from linkage import incremental, registry, review
@@ -477,11 +389,14 @@ def link(
 
     table, seen = _read_persons(work)
     persons = _persons_frame(table)
-    # Golden records and publish read the linked records from this file, and the next link
-    # merges its new files into it and into the delivery history. Written on a second core
-    # while the records are prepared (Arrow's Parquet writer releases the GIL).
+    # Golden records and publish read the linked records from this file. Written on a second
+    # core while the records are prepared (Arrow's Parquet writer releases the GIL).
     writer = ThreadPoolExecutor(max_workers=1)
-    linked_written = writer.submit(_write_compacted, work, table, seen, persons)
+    linked_written = writer.submit(
+        write_table_atomic,
+        table if table is not None else pa.Table.from_pandas(persons, preserve_index=False),
+        work.linkage / LINKED_PERSONS_FILE,
+    )
     writer.shutdown(wait=False)
     lap("read")
     key_memo = KeyMemo(work.linkage / KEY_MEMO_FILE)

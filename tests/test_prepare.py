@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from linkage_fixtures import person_frame
 
 from linkage.cluster import _one_slip, _one_slip_many
@@ -171,94 +170,3 @@ def test_key_memo_gives_the_same_keys_and_reuses_them_next_run(tmp_path):
     stale = KeyMemo(path)
     prepare(persons, key_memo=stale)
     assert stale.reused == 0
-
-
-def test_link_read_merges_new_months_into_last_links_compacted_tables(tmp_path):
-    """A link reads only the standard files written since the last link and merges them into
-    that link's latest rows and delivery history; a changed past month makes it read every
-    month again. Either way the result equals a read of every file."""
-    import pyarrow.parquet as pq
-
-    from pipelines.stages import (
-        HISTORY_FILE,
-        LINKED_PERSONS_FILE,
-        _read_persons,
-        _write_compacted,
-    )
-    from pipelines.workarea import WorkArea, write_parquet_atomic
-
-    work = WorkArea(tmp_path).ensure()
-
-    def rows(month: str, *records: tuple[str, str, str]):
-        frame = person_frame(
-            [{"source": s, "record_key": k, "given_name": g, "month": month} for s, k, g in records]
-        )
-        write_parquet_atomic(frame, work.standard_file(records[0][0], "persons", month))
-
-    def link_read():
-        table, seen = _read_persons(work)
-        _write_compacted(work, table, seen, table.to_pandas())
-        return table, seen
-
-    def from_scratch():
-        compacted = [work.linkage / n for n in (LINKED_PERSONS_FILE, HISTORY_FILE)]
-        saved = [p.read_bytes() for p in compacted]
-        for p in compacted:
-            p.unlink()
-        table, seen = _read_persons(work)
-        for p, content in zip(compacted, saved, strict=True):
-            p.write_bytes(content)
-        return table, seen
-
-    def names(table) -> dict:
-        keys, given = table["record_key"].to_pylist(), table["given_name"].to_pylist()
-        return dict(zip(keys, given, strict=True))
-
-    def history(seen) -> list:
-        columns = (seen[c].to_pylist() for c in ("source", "record_key", "month"))
-        return sorted(zip(*columns, strict=True))
-
-    rows("202411", ("schools", "A:1", "a1"), ("schools", "B:2", "b1"))
-    rows("202411", ("cpis", "Z9", "z1"))
-    link_read()
-    # Mark a record in the compacted table only: a read that reuses it shows the mark.
-    path = work.linkage / LINKED_PERSONS_FILE
-    marked = pq.read_table(path)
-    at = marked.schema.get_field_index("given_name")
-    values = [
-        "MARK" if k == "A:1" else g
-        for k, g in zip(
-            marked["record_key"].to_pylist(), marked["given_name"].to_pylist(), strict=True
-        )
-    ]
-    marked = marked.set_column(at, "given_name", pa.array(values, marked.schema.field(at).type))
-    pq.write_table(marked, path)
-
-    rows("202412", ("schools", "B:2", "b2"), ("schools", "C:3", "c2"))
-    table, seen = link_read()
-    assert names(table) == {"Z9": "z1", "A:1": "MARK", "B:2": "b2", "C:3": "c2"}
-    assert history(seen) == [
-        ("cpis", "Z9", "202411"),
-        ("schools", "A:1", "202411"),
-        ("schools", "B:2", "202411"),
-        ("schools", "B:2", "202412"),
-        ("schools", "C:3", "202412"),
-    ]
-    assert table.to_pandas()["birth_year"].dtype == "Int64"
-    table, _ = link_read()  # nothing new: the compacted tables as they are
-    assert names(table)["A:1"] == "MARK"
-
-    # A past month delivered again: every month is read (the mark is gone).
-    rows("202411", ("schools", "A:1", "a1-fixed"), ("schools", "D:4", "d1"))
-    table, seen = link_read()
-    assert names(table) == {"Z9": "z1", "A:1": "a1-fixed", "B:2": "b2", "C:3": "c2", "D:4": "d1"}
-    expected, expected_seen = from_scratch()
-    assert table.equals(expected) and history(seen) == history(expected_seen)
-    assert ("schools", "B:2", "202411") not in history(seen)  # the re-delivery replaced it
-
-    # A backfilled earlier month merges in without changing later rows.
-    rows("202410", ("schools", "B:2", "b0"), ("schools", "E:5", "e0"))
-    table, seen = link_read()
-    assert names(table)["B:2"] == "b2" and names(table)["E:5"] == "e0"
-    expected, expected_seen = from_scratch()
-    assert table.equals(expected) and history(seen) == history(expected_seen)
