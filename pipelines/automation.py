@@ -24,11 +24,19 @@ link_and_publish_job = dg.define_asset_job(
 @dg.sensor(job=ingest_job, minimum_interval_seconds=60)
 def incoming_files(context: dg.SensorEvaluationContext, store: TeumtemStore) -> dg.SensorResult:
     """Notice newly delivered files in the incoming folder and request their months."""
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
-    pending = stages.pending_deliveries(store.incoming, store.work)
+    # Cursor: checksums already requested, and each file's stat and checksum (not re-read
+    # while unchanged). An older cursor is the bare list of checksums.
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    if isinstance(cursor, list):
+        cursor = {"seen": cursor}
+    seen, hashes = set(cursor.get("seen", [])), dict(cursor.get("hashes", {}))
+    pending = stages.pending_deliveries(store.incoming, store.work, known=hashes)
     new = pending[~pending["sha256"].isin(seen)]
     if new.empty:
-        return dg.SensorResult(skip_reason="no new deliveries")
+        return dg.SensorResult(
+            skip_reason="no new deliveries",
+            cursor=json.dumps({"seen": sorted(seen), "hashes": hashes}),
+        )
     months = sorted(new["month"].unique())
     known = set(context.instance.get_dynamic_partitions(REPORTING_MONTH.name))
     return dg.SensorResult(
@@ -38,7 +46,7 @@ def incoming_files(context: dg.SensorEvaluationContext, store: TeumtemStore) -> 
         dynamic_partitions_requests=[
             REPORTING_MONTH.build_add_request([m for m in months if m not in known])
         ],
-        cursor=json.dumps(sorted(seen | set(new["sha256"]))),
+        cursor=json.dumps({"seen": sorted(seen | set(new["sha256"])), "hashes": hashes}),
     )
 
 

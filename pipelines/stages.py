@@ -48,12 +48,33 @@ def _timed(fn):
 
 
 # --------------------------------------------------------------------------------------- ingest
-def pending_deliveries(incoming: Path, work: WorkArea) -> pd.DataFrame:
-    """Recognised files in the incoming folder whose bytes have not been landed under that name."""
+def pending_deliveries(
+    incoming: Path, work: WorkArea, known: dict[str, list] | None = None
+) -> pd.DataFrame:
+    """Recognised files in the incoming folder whose bytes have not been landed under that name.
+
+    Args:
+        known: ``{path: [size, mtime_ns, inode, sha256]}`` from an earlier call, updated in
+            place to the files found now: a file whose size, modification time and inode are
+            unchanged is not read again (a sensor ticking every minute over a month's
+            deliveries would otherwise hash every byte on every tick).
+    """
     found = discover(incoming)
     found = found[found["status"] == "ok"]
     zone = RawZone(work.raw)
-    sha = [sha256_file(Path(p)) for p in found["path"]]
+    memo = {} if known is None else known
+    sha = []
+    for path in found["path"]:
+        st = Path(path).stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        entry = memo.get(str(path))
+        if entry is None or entry[:3] != stamp:
+            entry = [*stamp, sha256_file(Path(path))]
+        memo[str(path)] = entry
+        sha.append(entry[3])
+    if known is not None:  # forget files no longer in the folder
+        for path in set(known) - {str(p) for p in found["path"]}:
+            del known[path]
     found = found.assign(sha256=pd.Series(sha, index=found.index, dtype="str"))
     fresh = [
         zone.prior(s, f)[0] in ("new", "restored") for s, f in zip(sha, found["file"], strict=True)

@@ -1,5 +1,7 @@
 """The code location Dagster loads: asset graph, checks, jobs, sensor and schedule."""
 
+import json
+
 import dagster as dg
 
 from pipelines.definitions import build_defs
@@ -47,3 +49,44 @@ def test_sensor_requests_the_month_of_a_new_delivery(tmp_path):
         ctx = dg.build_sensor_context(instance=instance, resources=defs.resources)
         result = sensor(ctx)
     assert [r.partition_key for r in result.run_requests] == ["202605"]
+
+
+def test_sensor_hashes_a_file_only_when_it_changes(tmp_path, monkeypatch):
+    """The sensor ticks every minute: an unchanged delivery is not read again, and a file
+    replaced by other bytes is hashed and requested again."""
+    from pipelines import stages
+
+    defs = _defs(tmp_path)
+    folder = tmp_path / "in" / "cpis"
+    folder.mkdir(parents=True)
+    header = "case_id,opened_at,child_cid,child_name,sex,birth_date,age_years,district_code,"
+    header += "address_text,case_type,risk_level,status,closed_at,guardian_name,guardian_phone\n"
+    path = folder / "cpis_cases_202605.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + header.encode())
+    hashed = []
+    real = stages.sha256_file
+    monkeypatch.setattr(stages, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    sensor = defs.resolve_sensor_def("incoming_files")
+    with dg.instance_for_test() as instance:
+
+        def tick(cursor):
+            ctx = dg.build_sensor_context(
+                instance=instance, resources=defs.resources, cursor=cursor
+            )
+            return sensor(ctx)
+
+        first = tick(None)
+        assert [r.partition_key for r in first.run_requests] == ["202605"]
+        second = tick(first.cursor)
+        assert not second.run_requests
+        assert second.skip_reason.skip_message == "no new deliveries"
+        assert hashed == ["cpis_cases_202605.csv"]  # read once, on the first tick
+        replaced = folder / "tmp.csv"
+        replaced.write_bytes(b"\xef\xbb\xbf" + header.encode() + b"\r\n")
+        replaced.replace(path)  # a re-delivery under the same name
+        third = tick(second.cursor)
+        assert [r.partition_key for r in third.run_requests] == ["202605"]
+        assert hashed == ["cpis_cases_202605.csv"] * 2
+        # a cursor written before the checksums were kept (a bare list) is still understood
+        legacy = tick(json.dumps(json.loads(third.cursor)["seen"]))
+        assert not legacy.run_requests
