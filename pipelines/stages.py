@@ -670,8 +670,8 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
         months = persons["month"]
     events = {t: read_standard(work, t) for t in EVENT_TABLES}
     with duckdb.connect(str(work.next_state_db), read_only=True) as con:
-        state = {
-            t: con.sql(f"select * from {t}").df()
+        state = {  # as Arrow: a pandas round trip of 842k registry rows cost ~2 s at 1M
+            t: con.sql(f"select * from {t}").to_arrow_table()
             for t in ("child_registry", "registry_events", "review_decisions", "review_queue")
         }
     artefact_path = work.linkage / MODEL_FILE

@@ -110,10 +110,10 @@ class PublishInput:
     events: dict[str, Frame] = field(default_factory=dict)
     provenance: Frame | None = None
     quarantine: pd.DataFrame | None = None
-    child_registry: pd.DataFrame | None = None
-    registry_events: pd.DataFrame | None = None
-    review_decisions: pd.DataFrame | None = None
-    review_queue: pd.DataFrame | None = None
+    child_registry: Frame | None = None
+    registry_events: Frame | None = None
+    review_decisions: Frame | None = None
+    review_queue: Frame | None = None
     load_log: pd.DataFrame | None = None
     quality_checks: list[dict] = field(default_factory=list)
     quality: pd.DataFrame | None = None
