@@ -59,13 +59,13 @@ def predict(
     scored = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
     names = [c.unquote().name for c in scored.columns]
     wanted = [*PAIR_COLUMNS, "source_l", "source_r", *(c for c in names if c.startswith("gamma_"))]
-    # Select and sort in SQL: the scored table also carries every compared column, both sides,
-    # and the engine sorts in parallel. The names are plain identifiers, left unquoted: DuckDB
-    # quotes with "..." and Spark with `...`.
+    # Select (and on DuckDB sort) in SQL: the scored table also carries every compared column,
+    # both sides, and DuckDB sorts in parallel. The names are plain identifiers, left unquoted:
+    # DuckDB quotes with "..." and Spark with `...`.
     select = ", ".join(wanted)
-    kept = linker.misc.query_sql(
-        f"SELECT {select} FROM {scored.physical_name} ORDER BY unique_id_l, unique_id_r"
-    )
+    on_duckdb = (backend or Backend()).name == "duckdb"
+    order = " ORDER BY unique_id_l, unique_id_r" if on_duckdb else ""
+    kept = linker.misc.query_sql(f"SELECT {select} FROM {scored.physical_name}{order}")
     scored.drop_table_from_database_and_remove_from_cache()
     table = kept.as_pyarrow_table()
     kept.drop_table_from_database_and_remove_from_cache()
@@ -73,7 +73,7 @@ def predict(
         at = table.schema.get_field_index(side)
         table = table.set_column(at, side, ids.take(table[side]))
     pairs = table.to_pandas()  # Arrow strings, no Python objects
-    if (backend or Backend()).name != "duckdb":  # Spark may re-read a sorted table unordered
+    if not on_duckdb:  # Spark may re-read even a sorted table unordered: sort here, once
         pairs = pairs.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
     return pairs
 

@@ -219,9 +219,12 @@ def ranked_ids(unique_id: pd.Series) -> tuple[pa.Array, np.ndarray]:
     if n < 2 or pc.all(pc.greater(ids.slice(1), ids.slice(0, n - 1))).as_py():
         return ids, np.arange(n, dtype=np.int64)
     order = pc.sort_indices(ids).to_numpy()
+    in_order = ids.take(pa.array(order))
+    if pc.any(pc.equal(in_order.slice(1), in_order.slice(0, n - 1))).as_py():
+        raise ValueError("unique_id must be unique: a record appears twice")
     ranks = np.empty(n, dtype=np.int64)
     ranks[order] = np.arange(n, dtype=np.int64)
-    return ids.take(pa.array(order)), ranks
+    return in_order, ranks
 
 
 class KeyMemo:

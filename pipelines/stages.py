@@ -6,6 +6,7 @@ reaches them through the same assets. Reports carry counts only: never names, PI
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,10 +55,12 @@ def pending_deliveries(
     """Recognised files in the incoming folder whose bytes have not been landed under that name.
 
     Args:
-        known: ``{path: [size, mtime_ns, inode, sha256]}`` from an earlier call, updated in
-            place to the files found now: a file whose size, modification time and inode are
-            unchanged is not read again (a sensor ticking every minute over a month's
-            deliveries would otherwise hash every byte on every tick).
+        known: ``{path: [size, mtime_ns, ctime_ns, inode, sha256]}`` from an earlier call,
+            updated in place to the files found now: a file whose size, modification and
+            status-change times and inode are unchanged is not read again. A sensor ticking
+            every minute would otherwise hash every byte of a month's deliveries on every
+            tick. (A copy that keeps the modification time, ``cp -p``, still changes the
+            status-change time.)
     """
     found = discover(incoming)
     found = found[found["status"] == "ok"]
@@ -66,12 +69,12 @@ def pending_deliveries(
     sha = []
     for path in found["path"]:
         st = Path(path).stat()
-        stamp = [st.st_size, st.st_mtime_ns, st.st_ino]
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         entry = memo.get(str(path))
-        if entry is None or entry[:3] != stamp:
+        if entry is None or entry[:-1] != stamp:
             entry = [*stamp, sha256_file(Path(path))]
         memo[str(path)] = entry
-        sha.append(entry[3])
+        sha.append(entry[-1])
     if known is not None:  # forget files no longer in the folder
         for path in set(known) - {str(p) for p in found["path"]}:
             del known[path]
@@ -259,6 +262,13 @@ def _read_persons(work: WorkArea):
     return persons.cast(schema), seen
 
 
+def _log_failed_write(done) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        logging.getLogger(__name__).error(
+            "writing %s failed: %s", LINKED_PERSONS_FILE, type(done.exception()).__name__
+        )
+
+
 def _persons_frame(persons) -> pd.DataFrame:
     if persons is None:
         return _empty_standard("persons")
@@ -353,7 +363,8 @@ def model_artefact(work: WorkArea, persons: pd.DataFrame, retrain: bool = False)
                 str(path),
                 f"the model was trained for linkage spec {spec}; this code's spec is "
                 f"{SPEC_VERSION} (comparisons or blocking rules changed)",
-                "Retrain it: teumtem run --retrain (child ids are kept through the registry)",
+                "Retrain it: teumtem run --retrain, or the run tag teumtem/retrain=true in "
+                "Dagster (child ids are kept through the registry)",
             )
         return artefact, False
     artefact = train(persons, seed=42)
@@ -419,6 +430,7 @@ def link(
         work.linkage / LINKED_PERSONS_FILE,
     )
     writer.shutdown(wait=False)
+    linked_written.add_done_callback(_log_failed_write)  # seen even if the link fails first
     lap("read")
     key_memo = KeyMemo(work.linkage / KEY_MEMO_FILE)
     prepared = prepare(persons, key_memo=key_memo)
@@ -500,9 +512,11 @@ def link(
         incremental.save(con, prepared, fps, pairs, clusters, artefact.sha256, run_id, plan.mode)
         lap("state")
         assignments = _assignments(con, clusters, seen)
+    # A failed write of the linked records fails the stage before the assignments (read with
+    # them by golden and publish) are replaced.
+    linked_written.result()
     write_table_atomic(assignments, work.linkage / "assignments.parquet")
     write_parquet_atomic(_pair_summary(applied.pairs), work.linkage / "pair_summary.parquet")
-    linked_written.result()  # a failed write fails the stage
     lap("history")
     sizes = clusters["cluster_size"].to_numpy()  # per record: a singleton is one record
     return Report(

@@ -170,3 +170,26 @@ def test_key_memo_gives_the_same_keys_and_reuses_them_next_run(tmp_path):
     stale = KeyMemo(path)
     prepare(persons, key_memo=stale)
     assert stale.reused == 0
+
+
+def test_ranked_ids_keep_the_order_of_the_text_ids():
+    """Splink scores records under the ranks of their ids: rank order must be text order
+    (so ``l < r`` holds for the same pairs), and a repeated id is refused."""
+    import pytest
+
+    from linkage.prepare import ranked_ids
+
+    in_order, ranks = ranked_ids(pd.Series(["cpis|9", "schools|1", "schools|2"], dtype="str"))
+    assert in_order.to_pylist() == ["cpis|9", "schools|1", "schools|2"]
+    assert ranks.tolist() == [0, 1, 2]
+    ids = pd.Series(["hdc|1", "cpis|9", "hdc_school|1", "hdc|10"], dtype="str")
+    in_order, ranks = ranked_ids(ids)
+    assert in_order.to_pylist() == sorted(ids)
+    assert [in_order[r].as_py() for r in ranks] == ids.tolist()
+    for i in range(len(ids)):
+        for j in range(len(ids)):
+            assert (ranks[i] < ranks[j]) == (ids[i] < ids[j])
+    with pytest.raises(ValueError, match="unique"):
+        ranked_ids(pd.Series(["b", "a", "b"], dtype="str"))
+    with pytest.raises(ValueError, match="missing"):
+        ranked_ids(pd.Series(["a", None], dtype="str"))
