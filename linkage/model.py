@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -150,7 +149,9 @@ def linker_for(
         model = for_dialect(model, backend.name)
     db_api = backend.db_api(db_path)
     table = backend.register(db_api, linkage_input)
-    return Linker(table, model, log_level=logging.WARNING)
+    # log_level=None: Splink adds no handler of its own and leaves its logger as the caller set
+    # it (the CLI keeps EM notes out of the operator's terminal; Dagster captures them).
+    return Linker(table, model, log_level=None)
 
 
 def for_dialect(settings_dict: dict[str, Any], dialect: str) -> dict[str, Any]:
