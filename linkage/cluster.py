@@ -188,16 +188,30 @@ def _lists(keys: np.ndarray, values: np.ndarray) -> dict[int, list[int]]:
     return dict(zip(heads, (v.tolist() for v in np.split(values, bounds)), strict=True))
 
 
+JOIN_LOOKUPS = 200_000  # from this many values on, ``positions`` joins in DuckDB
+
+
 def positions(index: pa.Array, *columns) -> list[np.ndarray]:
     """Position in ``index`` (unique strings) of each value of each column, -1 where absent.
 
-    One Arrow hash lookup for all columns (the hash table of ``index`` is built once): about
-    twice as fast as ``pd.Index.get_indexer`` on a million ids.
+    One lookup for all columns. Small inputs use one Arrow hash lookup; large ones a DuckDB
+    hash join, which uses every core: at a million records (4.7M values into 1.35M ids) 0.8 s
+    instead of 1.5 s.
     """
     values = [large_strings(c) for c in columns]
-    found = pc.index_in(pa.concat_arrays(values), value_set=index).fill_null(-1)
-    found = found.to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.split(found, np.cumsum([len(v) for v in values])[:-1])
+    everything = pa.concat_arrays(values) if values else pa.array([], pa.large_string())
+    cuts = np.cumsum([len(v) for v in values])[:-1]
+    if len(everything) >= JOIN_LOOKUPS:
+        with duckdb.connect() as con:
+            con.register("_ix", pa.table({"k": index, "i": np.arange(len(index))}))
+            con.register("_v", pa.table({"k": everything, "o": np.arange(len(everything))}))
+            found = con.sql(
+                "SELECT coalesce(_ix.i, -1) AS i FROM _v LEFT JOIN _ix USING (k) ORDER BY _v.o"
+            ).fetchnumpy()["i"]
+        if len(found) == len(everything):  # else an id is twice in ``index``: Arrow's lookup
+            return np.split(np.asarray(found, dtype=np.int64), cuts)
+    found = pc.index_in(everything, value_set=index).fill_null(-1)
+    return np.split(found.to_numpy(zero_copy_only=False).astype(np.int64), cuts)
 
 
 def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:

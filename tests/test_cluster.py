@@ -311,3 +311,24 @@ def test_positions_finds_ids_in_any_column_type():
         pd.Series([], dtype=float),
     )
     assert [f.tolist() for f in found] == [[1, 0], [1, -1, -1], []]
+
+
+def test_positions_by_join_equal_the_arrow_lookup(monkeypatch):
+    """Large lookups run as a DuckDB join: the same positions, -1 for missing and unknown ids,
+    and an index holding an id twice falls back to the Arrow lookup (its first position)."""
+    import numpy as np
+
+    from linkage import cluster
+    from linkage.prepare import large_strings
+
+    rng = np.random.default_rng(3)
+    ids = large_strings(pd.Series([f"schools|{i}" for i in range(500)], dtype="str"))
+    probe = [f"schools|{i}" for i in rng.integers(0, 600, 2_000)]  # some unknown
+    columns = (pd.Series(probe, dtype="str"), pd.Series([None, "schools|7"], dtype=object))
+    arrow = cluster.positions(ids, *columns)
+    monkeypatch.setattr(cluster, "JOIN_LOOKUPS", 1)
+    joined = cluster.positions(ids, *columns)
+    assert [a.tolist() for a in arrow] == [j.tolist() for j in joined]
+    assert joined[1].tolist() == [-1, 7] and (joined[0] == -1).any()
+    twice = large_strings(pd.Series(["a", "b", "a"], dtype="str"))
+    assert cluster.positions(twice, pd.Series(["a", "b"], dtype="str"))[0].tolist() == [0, 1]
