@@ -568,9 +568,17 @@ class _Clusters:
         self.members[b], self.slots[b], self.pids[b], self.names[b] = [], set(), set(), set()
 
 
+def _in_band(pairs: pd.DataFrame, lower: float, upper: float) -> np.ndarray:
+    """Per pair: does its match probability lie in the uncertain band ``[lower, upper)``?"""
+    return pairs["match_probability"].between(lower, upper, inclusive="left").to_numpy(bool)
+
+
 def review_candidates(pairs: pd.DataFrame, lower: float, upper: float) -> pd.DataFrame:
     """Pairs whose match probability lies in the uncertain band ``[lower, upper)``."""
-    band = pairs["match_probability"].between(lower, upper, inclusive="left")
+    return _band_pairs(pairs, _in_band(pairs, lower, upper))
+
+
+def _band_pairs(pairs: pd.DataFrame, band: np.ndarray) -> pd.DataFrame:
     return pairs.loc[band, ["unique_id_l", "unique_id_r", "match_probability"]].reset_index(
         drop=True
     )
@@ -731,8 +739,8 @@ def cluster_records(
     at = [e for e, _ in refused]
     conflicts = edges.iloc[at][["unique_id_l", "unique_id_r", "match_probability"]].copy()
     conflicts["reason"] = pd.Series([r for _, r in refused], index=conflicts.index, dtype="str")
-    review = review_candidates(pairs, lower, upper)
-    band = pairs["match_probability"].between(lower, upper, inclusive="left").to_numpy(bool)
+    band = _in_band(pairs, lower, upper)
+    review = _band_pairs(pairs, band)
     at_l, at_r = pair_l[band], pair_r[band]
     review["same_cluster"] = (at_l >= 0) & (at_r >= 0) & (roots[at_l] == roots[at_r])
     return ClusterResult(clusters, conflicts.reset_index(drop=True), review)

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from linkage.cluster import components, positions
 from linkage.model import ModelArtefact
-from linkage.prepare import large_strings
+from linkage.prepare import combined_codes, large_strings
 
 NEW_FLAG = "is_new"
 _DDL = """
@@ -212,22 +212,14 @@ def blocking_columns(artefact: ModelArtefact) -> list[list[tuple[str, str]]] | N
 def _side_codes(prepared: pd.DataFrame, joins: list[tuple[str, str]]):
     """Per record, one code of its left-hand columns and one of its right-hand columns of a
     rule, equal across sides exactly where the rule's join holds (and a missing flag each)."""
+    if all(a == b for a, b in joins):  # most rules: both sides are the same columns
+        key, missing = combined_codes([prepared[a] for a, _ in joins])
+        return key, missing, key, missing
+    # one code space for both sides: each left column stacked on its right column
     n = len(prepared)
-    left, right = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    miss_l, miss_r = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    for a, b in joins:
-        if a == b:
-            codes, uniques = pd.factorize(prepared[a], use_na_sentinel=True)
-            code_l = code_r = codes
-        else:  # one code space for both columns
-            both = pd.concat([prepared[a], prepared[b]], ignore_index=True)
-            codes, uniques = pd.factorize(both, use_na_sentinel=True)
-            code_l, code_r = codes[:n], codes[n:]
-        left = left * (len(uniques) + 1) + code_l
-        right = right * (len(uniques) + 1) + code_r
-        miss_l |= code_l < 0
-        miss_r |= code_r < 0
-    return left, miss_l, right, miss_r
+    stacked = [pd.concat([prepared[a], prepared[b]], ignore_index=True) for a, b in joins]
+    key, missing = combined_codes(stacked)
+    return key[:n], missing[:n], key[n:], missing[n:]
 
 
 def scoring_subset(
@@ -256,7 +248,7 @@ def scoring_subset(
 class Located:
     """Positions in the prepared frame (-1: not in it) of what an incremental run looks up:
     this run's pairs, last run's records and the heads of their clusters, and the records of
-    clerical decisions. One Arrow hash lookup for all (``linkage.cluster.positions``)."""
+    clerical decisions. One lookup for all (``linkage.cluster.positions``)."""
 
     pair_l: np.ndarray
     pair_r: np.ndarray
