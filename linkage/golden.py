@@ -55,6 +55,7 @@ from the winning rows with Arrow ``take``: nothing loops over children.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import duckdb
 import numpy as np
@@ -121,6 +122,7 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str, str, list[tuple[str, str, int]]]]
 }  # fmt: skip
 _TEXT = ("source", "record_key", "month") + GOLDEN_COLUMNS[1:11] + GOLDEN_COLUMNS[12:20]
 _NEEDED = _TEXT + ("birth_date", "is_placeholder_name")
+NEEDED_COLUMNS = _NEEDED  # the PERSON columns build_golden reads
 _FIELDS = GOLDEN_COLUMNS[1:20]
 RULES = (
     "only_candidate", "unanimous", "pid_status", "frequency", "trust", "recency", "precision",
@@ -130,23 +132,33 @@ RULES = (
 
 @dataclass
 class GoldenResult:
-    """Golden records and the field-level provenance that explains them."""
+    """Golden records and the field-level provenance that explains them, as Arrow tables
+    (``golden`` and ``provenance`` give them as pandas frames, converted on first use)."""
 
-    golden: pd.DataFrame
-    provenance: pd.DataFrame
+    golden_table: pa.Table
+    provenance_table: pa.Table
+
+    @cached_property
+    def golden(self) -> pd.DataFrame:
+        return self.golden_table.to_pandas()
+
+    @cached_property
+    def provenance(self) -> pd.DataFrame:
+        return self.provenance_table.to_pandas()
 
 
 def build_golden(
-    persons: pd.DataFrame,
-    assignments: pd.DataFrame,
+    persons: pd.DataFrame | pa.Table,
+    assignments: pd.DataFrame | pa.Table,
     run_id: str,
     trust_order: dict[str, tuple[str, ...]] | None = None,
 ) -> GoldenResult:
     """Build one golden record per child with field-level provenance.
 
     Args:
-        persons: PERSON rows (all months); records not in ``assignments`` are ignored.
-        assignments: ``source, record_key, child_id``.
+        persons: PERSON rows (all months; pandas or Arrow); records not in ``assignments`` are
+            ignored.
+        assignments: ``source, record_key, child_id`` (pandas or Arrow).
         run_id: written on every provenance row.
         trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
             most to least trusted; kinds not given keep the default.
@@ -155,7 +167,8 @@ def build_golden(
         ``golden`` (columns ``GOLDEN_COLUMNS``, one row per child, sorted by ``child_id``) and
         ``provenance`` (columns ``PROVENANCE_COLUMNS``, grouped by field).
     """
-    missing = [c for c in _NEEDED if c not in persons.columns]
+    names = persons.column_names if isinstance(persons, pa.Table) else list(persons.columns)
+    missing = [c for c in _NEEDED if c not in names]
     if missing:
         raise ValueError(f"persons lacks columns {missing}")
     trust = {**TRUST_ORDER, **(trust_order or {})}
@@ -163,7 +176,11 @@ def build_golden(
     con = duckdb.connect()
     try:
         con.register("_g_arrow", table)
-        con.register("_g_assign", assignments[["source", "record_key", "child_id"]])
+        keys = ["source", "record_key", "child_id"]
+        con.register(
+            "_g_assign",
+            assignments.select(keys) if isinstance(assignments, pa.Table) else assignments[keys],
+        )
         _prepare(con, trust)
         children = con.sql(
             "SELECT cix, child_id, sources, n_records, first_month, last_month "
@@ -175,19 +192,22 @@ def build_golden(
     finally:
         con.close()
     golden, values = _assemble(table, children, winners)
-    return GoldenResult(
-        golden=golden, provenance=_provenance(table, children, winners, values, run_id)
-    )
+    return GoldenResult(golden, _provenance(table, children, winners, values, run_id))
 
 
-def _arrow(persons: pd.DataFrame) -> pa.Table:
+def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
     """The needed PERSON columns as Arrow, text typed as strings, plus a row id."""
     cols = {}
     for c in _NEEDED:
-        col = pa.array(persons[c], from_pandas=True)
+        if isinstance(persons, pa.Table):
+            col = persons[c].combine_chunks()  # one chunk: ~20 takes of winners read it
+        else:
+            col = pa.array(persons[c], from_pandas=True)
         if c == "birth_date":
-            if not pa.types.is_timestamp(col.type):
-                col = pa.array(pd.to_datetime(persons[c]).astype("datetime64[ms]"))
+            if pa.types.is_date(col.type):
+                col = col.cast(pa.timestamp("ms"))
+            elif not pa.types.is_timestamp(col.type):
+                col = pa.array(pd.to_datetime(col.to_pandas()).astype("datetime64[ms]"))
         elif c == "is_placeholder_name":
             col = pc.fill_null(col.cast(pa.bool_()), False)
         elif col.null_count == len(col):  # an all-missing column arrives as float NaN
@@ -195,7 +215,7 @@ def _arrow(persons: pd.DataFrame) -> pa.Table:
         elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             col = col.cast(pa.string())
         cols[c] = col
-    cols["rid"] = pa.array(np.arange(len(persons), dtype=np.int64))
+    cols["rid"] = pa.array(np.arange(len(cols["source"]), dtype=np.int64))
     return pa.table(cols)
 
 
@@ -292,20 +312,20 @@ def _take(column: pa.ChunkedArray, rid: np.ndarray) -> pa.Array:
     return column.take(pa.array(rid, mask=rid < 0))
 
 
-def _assemble(table: pa.Table, children: pa.Table, winners: dict) -> tuple[pd.DataFrame, dict]:
-    """The golden frame, and each field's winning values (Arrow) for ``_provenance``."""
+def _assemble(table: pa.Table, children: pa.Table, winners: dict) -> tuple[pa.Table, dict]:
+    """The golden table, and each field's winning values for ``_provenance``."""
     values = {
         f: _take(table[f], winners[name][0]) for name, (fs, *_) in _GROUPS.items() for f in fs
     }
     cols = {"child_id": children["child_id"], **values}
     for c in GOLDEN_COLUMNS[-4:]:
         cols[c] = children[c]
-    return pa.table({c: cols[c] for c in GOLDEN_COLUMNS}).to_pandas(), values
+    return pa.table({c: cols[c] for c in GOLDEN_COLUMNS}), values
 
 
 def _provenance(
     table: pa.Table, children: pa.Table, winners: dict, values: dict, run_id: str
-) -> pd.DataFrame:
+) -> pa.Table:
     # Dictionary arrays throughout: few distinct values, ~20 rows per child. The winning
     # record's source and key are taken once per field group; each field keeps the children
     # whose value is not missing (a filter, cheaper than a take).
@@ -329,7 +349,7 @@ def _provenance(
             part["field"] = _dict(np.full(n, fields.index(f), np.int8), fields)
             part["run_id"] = _dict(np.zeros(n, np.int8), [str(run_id)])
             parts.append(pa.table({c: part[c] for c in PROVENANCE_COLUMNS}))
-    return pa.concat_tables(parts).to_pandas()
+    return pa.concat_tables(parts)
 
 
 def _dict(codes: np.ndarray, values: list[str]) -> pa.DictionaryArray:

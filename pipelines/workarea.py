@@ -5,7 +5,7 @@
 <store>/work/standard/<source>/<table>/month=<YYYYMM>.parquet   standardised tables per month
 <store>/work/linkage/             model artefacts, linkage state (registry, review), scored pairs,
                                   linked records, name-key memo
-<store>/work/golden/              golden record + provenance of the last run
+<store>/work/golden/              golden record + provenance of the last run (Arrow IPC files)
 <store>/versions/, current, identity.duckdb, analytics.duckdb, parquet/   the published store
 ```
 """
@@ -74,6 +74,25 @@ def write_table_atomic(table, path: Path) -> None:
     import pyarrow.parquet as pq
 
     _write_atomic(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def write_arrow_atomic(table, path: Path) -> None:
+    """Write an Arrow table as an uncompressed Arrow IPC file, atomically.
+
+    For work files that the next stage reads whole: it maps the file instead of decoding it
+    (golden provenance at 1M children, 14M rows: written in 0.4 s and read at once, where
+    Parquet took 3.3 s to write and 4.0 s to read).
+    """
+    import pyarrow.feather as feather
+
+    _write_atomic(path, lambda tmp: feather.write_feather(table, tmp, compression="uncompressed"))
+
+
+def read_arrow(path: Path):
+    """An Arrow IPC file written by :func:`write_arrow_atomic`, memory-mapped."""
+    import pyarrow.feather as feather
+
+    return feather.read_table(path, memory_map=True)
 
 
 def _write_atomic(path: Path, write) -> None:
