@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.store.agreements import Agreement
 from pipelines.store.identity import RUN_METADATA_COLUMNS, RUN_METADATA_TABLES
@@ -107,7 +108,9 @@ def _assert(name: str, ok: bool, actual, expected, assertion: str = "custom") ->
     }
 
 
-def check_version(version: Path, rows: dict[str, int], names: set[str]) -> dict[str, list[dict]]:
+def check_version(
+    version: Path, rows: dict[str, int], names: set[str] | pa.Array
+) -> dict[str, list[dict]]:
     """Re-open a written version and check it before it may be switched to.
 
     Returns:

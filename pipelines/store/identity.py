@@ -14,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.store.agreements import Derivation
 from pipelines.store.staging import GOLDEN_FIELDS
@@ -129,13 +131,19 @@ def build_identity_tables(
     }
 
 
-def names_for_scan(con: duckdb.DuckDBPyConnection) -> set[str]:
+def names_for_scan(con: duckdb.DuckDBPyConnection, exclude: set[str] = frozenset()) -> pa.Array:
     """Personal names in the golden record (given, family, romanised, guardian names and their
-    words): what the privacy scan looks for in analytics."""
-    rows = con.execute("""
-        SELECT DISTINCT n FROM (
+    words), less ``exclude``: what the privacy scan looks for in analytics.
+
+    An Arrow array, not a Python set: at 1M children there are ~670k names, and building,
+    sorting and re-registering them in Python cost ~3 s of every publish.
+    """
+    names = con.sql("""
+        SELECT DISTINCT n::VARCHAR AS n FROM (
             SELECT unnest([given_name, family_name, given_name_rom, family_name_rom,
                            guardian_name])::VARCHAR AS n FROM in_golden
             UNION ALL SELECT unnest(string_split(guardian_name::VARCHAR, ' ')) FROM in_golden)
-        WHERE length(trim(n)) >= 2""").fetchall()
-    return {r[0] for r in rows}
+        WHERE length(trim(n)) >= 2""").to_arrow_table()["n"]
+    if exclude:
+        names = names.filter(pc.invert(pc.is_in(names, value_set=pa.array(sorted(exclude)))))
+    return names.combine_chunks()

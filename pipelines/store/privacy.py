@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 _TEXTUAL = ("VARCHAR", "BIGINT", "UBIGINT", "HUGEINT", "UHUGEINT", "DOUBLE", "DECIMAL", "JSON")
 _PID_CHECK = (
@@ -115,7 +115,7 @@ def _scan_relation(con, location: str, table: str, rel: str, has_names: bool) ->
 def scan_for_identifiers(
     duckdb_path: Path | str | None,
     parquet_dir: Path | str | None,
-    names: set[str] | None = None,
+    names: set[str] | pa.Array | None = None,
     parquet_files: Iterable[Path | str] = (),
 ) -> list[Hit]:
     """Find identifiers in every table of a DuckDB file and every Parquet file under a folder.
@@ -123,7 +123,8 @@ def scan_for_identifiers(
     Args:
         duckdb_path: a DuckDB database (opened read-only), or None.
         parquet_dir: a folder searched recursively for ``*.parquet``, or None.
-        names: personal names to look for (names shorter than 2 characters are ignored).
+        names: personal names to look for, a set or an Arrow array (names shorter than 2
+            characters are ignored).
         parquet_files: further Parquet files to scan.
 
     Returns:
@@ -131,10 +132,12 @@ def scan_for_identifiers(
     """
     con = connect()
     try:
-        wanted = sorted(
-            n for n in (names or ()) if isinstance(n, str) and len(n.strip()) >= MIN_NAME_LENGTH
-        )
-        con.register("_names", pd.DataFrame({"name": pd.Series(wanted, dtype="str")}))
+        if not isinstance(names, pa.Array | pa.ChunkedArray):
+            names = pa.array([n for n in (names or ()) if isinstance(n, str)], pa.large_string())
+        con.register("_names_given", pa.table({"name": names}))
+        con.execute(f"""CREATE TEMP TABLE _names AS SELECT DISTINCT name::VARCHAR AS name
+            FROM _names_given WHERE length(trim(name)) >= {MIN_NAME_LENGTH}""")
+        wanted = con.execute("SELECT count(*) FROM _names").fetchone()[0] > 0
         hits: list[Hit] = []
         if duckdb_path is not None:
             con.execute(f"ATTACH {_literal(str(duckdb_path))} AS scanned (READ_ONLY)")
@@ -144,13 +147,13 @@ def scan_for_identifiers(
             ).fetchall()
             for schema, table in tables:
                 hits += _scan_relation(
-                    con, str(duckdb_path), table, f'scanned."{schema}"."{table}"', bool(wanted)
+                    con, str(duckdb_path), table, f'scanned."{schema}"."{table}"', wanted
                 )
             con.execute("DETACH scanned")
         files = sorted(Path(parquet_dir).rglob("*.parquet")) if parquet_dir is not None else []
         for f in files + [Path(f) for f in parquet_files]:
             rel = f"read_parquet({_literal(f.as_posix())})"
-            hits += _scan_relation(con, str(f), f.stem, rel, bool(wanted))
+            hits += _scan_relation(con, str(f), f.stem, rel, wanted)
         return hits
     finally:
         con.close()

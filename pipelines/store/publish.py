@@ -37,6 +37,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.store import lineage, loadlog
 from pipelines.store.agreements import Agreement, AgreementError, load_agreements
@@ -349,7 +350,7 @@ def _build(
     log: pd.DataFrame,
     current: Path | None,
     clock: _Clock,
-) -> tuple[dict[str, int], set[str], str, dict[str, str]] | None:
+) -> tuple[dict[str, int], pa.Array, str, dict[str, str]] | None:
     """Stage the inputs, build both databases in DuckDB, hash them and, unless the current
     version already holds that content, write them into ``partial``.
 
@@ -375,7 +376,7 @@ def _build(
         if current is not None and read_manifest(current).get("content_hash") == digest:
             return None
         quality = {t: relations["analytics"][t] for t in QUALITY_TABLES}
-        names = names_for_scan(con) - VOCABULARY - quality_vocabulary(con, quality)
+        names = names_for_scan(con, VOCABULARY | quality_vocabulary(con, quality))
         rows = write_version(con, partial, relations)
     shutil.rmtree(partial / ".spill", ignore_errors=True)
     clock.lap("write")
