@@ -197,3 +197,34 @@ def test_result_does_not_depend_on_row_order():
 def test_missing_columns_are_refused():
     with pytest.raises(ValueError, match="lacks columns"):
         build_golden(pd.DataFrame({"source": ["schools"]}), pd.DataFrame(), "r")
+
+
+def test_arrow_input_as_parquet_gives_the_same_records(tmp_path):
+    """The golden stage reads linked records and assignments from Parquet as Arrow tables
+    (dates as date32, text as large strings, chunked): same golden rows and provenance as from
+    pandas frames."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = persons(
+        dict(source="schools", record_key="S:1", month="202401", given_name="ฟ้าใส",
+             birth_date="2018-03-01", pid=VALID, pid_status="valid", sex="F"),
+        dict(source="cpis", record_key="CP-1", month="202402", given_name="ฟ้า",
+             birth_date="2018-03-01", pid=BAD_CHECK, pid_status="bad_check", nickname="ฟ้า"),
+        dict(source="health_centres", record_key="H:1", month="202402", family_name="ใจดี",
+             birth_year=2018, birth_date_precision="year", is_placeholder_name=True),
+    )  # fmt: skip
+    assignments = one_child(frame)
+    first = build_golden(frame, assignments, "run-7")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    at = table.schema.get_field_index("birth_date")
+    table = table.set_column(at, "birth_date", table["birth_date"].cast(pa.date32()))
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=1)  # one chunk per row
+    pq.write_table(pa.Table.from_pandas(assignments), tmp_path / "a.parquet")
+    second = build_golden(
+        pq.read_table(tmp_path / "p.parquet"), pq.read_table(tmp_path / "a.parquet"), "run-7"
+    )
+    pd.testing.assert_frame_equal(first.golden, second.golden)
+    pd.testing.assert_frame_equal(first.provenance.astype(str), second.provenance.astype(str))
+    assert second.golden.loc[0, "pid"] == VALID
+    assert second.golden.loc[0, "birth_date"] == pd.Timestamp("2018-03-01")
