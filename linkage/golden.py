@@ -5,6 +5,14 @@ child are ranked by the keys below; the first record supplies every field of the
 values that belong together (a name and its romanisation, a date and its precision, an address
 and its codes) never mix records.
 
+*Recency* is the month since which a record holds its current content (``content_since``): the
+first month of the latest run of deliveries in which every field golden reads was the same. A
+register that re-delivers a record unchanged each month (a school roster lists every pupil) does
+not make it more recent than another agency's newer value: a value changes when some agency's
+record of the child changes, not because another agency re-delivered an old one. (With the
+delivery month instead, at 1M children 31% of golden records changed from one month to the
+next, 249k addresses and 131k guardian names, while only 3% of records had changed.)
+
 ==================  =====================================  =====================================
 field(s)            candidates                             order (first key first)
 ==================  =====================================  =====================================
@@ -123,6 +131,9 @@ _GROUPS: dict[str, tuple[tuple[str, ...], str, str, list[tuple[str, str, int]]]]
 _TEXT = ("source", "record_key", "month") + GOLDEN_COLUMNS[1:11] + GOLDEN_COLUMNS[12:20]
 _NEEDED = _TEXT + ("birth_date", "is_placeholder_name")
 NEEDED_COLUMNS = _NEEDED  # the PERSON columns build_golden reads
+# What a record's content is, for recency: every column golden reads but its key and month.
+CONTENT_COLUMNS = tuple(c for c in _NEEDED if c not in ("source", "record_key", "month"))
+CONTENT_SINCE = "content_since"
 _FIELDS = GOLDEN_COLUMNS[1:20]
 RULES = (
     "only_candidate", "unanimous", "pid_status", "frequency", "trust", "recency", "precision",
@@ -157,7 +168,9 @@ def build_golden(
 
     Args:
         persons: PERSON rows (all months; pandas or Arrow); records not in ``assignments`` are
-            ignored.
+            ignored. Without a ``content_since`` column it is computed from the rows given
+            (:func:`content_since_sql`); with one (the latest rows only, as the pipeline passes
+            them), each record's latest row's value is used.
         assignments: ``source, record_key, child_id`` (pandas or Arrow).
         run_id: written on every provenance row.
         trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
@@ -215,8 +228,50 @@ def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
         elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             col = col.cast(pa.string())
         cols[c] = col
+    names = persons.column_names if isinstance(persons, pa.Table) else persons.columns
+    if CONTENT_SINCE in names:
+        since = persons[CONTENT_SINCE]
+        since = since.combine_chunks() if isinstance(since, pa.ChunkedArray) else since
+        cols[CONTENT_SINCE] = pa.array(since, from_pandas=True).cast(pa.string())
     cols["rid"] = pa.array(np.arange(len(cols["source"]), dtype=np.int64))
-    return pa.table(cols)
+    table = pa.table(cols)
+    if CONTENT_SINCE not in names:
+        table = _with_content_since(table)
+    return table
+
+
+def content_hash_sql(columns) -> str:
+    """SQL hash of a record's content (``columns`` present in the relation it is used on)."""
+    return "hash(" + ", ".join(f'"{c}"' for c in columns) + ")" if columns else "hash(NULL)"
+
+
+def content_since_sql(rows: str) -> str:
+    """SQL giving ``source, record_key, content_since`` per record of ``rows`` (a relation with
+    ``source, record_key, month, content_hash``, one row per record and delivered month): the
+    earliest month after the last month whose content differs from the latest month's."""
+    return f"""WITH l AS (SELECT source, record_key, arg_max(content_hash, month) AS latest_hash
+                      FROM {rows} GROUP BY ALL),
+        o AS (SELECT s.source, s.record_key, max(s.month) AS other FROM {rows} s
+              SEMI JOIN l ON s.source = l.source AND s.record_key = l.record_key
+                         AND s.content_hash <> l.latest_hash
+              GROUP BY ALL)
+        SELECT s.source, s.record_key, min(s.month) AS {CONTENT_SINCE}
+        FROM {rows} s LEFT JOIN o USING (source, record_key)
+        WHERE s.month > coalesce(o.other, '') GROUP BY ALL"""
+
+
+def _with_content_since(table: pa.Table) -> pa.Table:
+    """``table`` (every delivered row) with each record's ``content_since`` on every row."""
+    con = duckdb.connect()
+    try:
+        con.register("_cs_rows", table)
+        con.execute(f"""CREATE TEMP TABLE _cs_seen AS SELECT source, record_key, month,
+                        {content_hash_sql(CONTENT_COLUMNS)} AS content_hash FROM _cs_rows""")
+        return con.sql(f"""SELECT r.*, s.{CONTENT_SINCE}
+            FROM _cs_rows r LEFT JOIN ({content_since_sql("_cs_seen")}) s
+            USING (source, record_key) ORDER BY r.rid""").to_arrow_table()
+    finally:
+        con.close()
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) -> None:
@@ -242,7 +297,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                    JOIN (SELECT cix, count(*) AS n_records FROM _g_rec GROUP BY cix) r
                    USING (cix) JOIN _g_ids i USING (cix)""").fetchall()
     trusts = ", ".join(_trust_case(k, tuple(v)) for k, v in trust.items())
-    month = "try_cast(p.month AS INTEGER)"
+    month = f"try_cast(coalesce(p.{CONTENT_SINCE}, p.month) AS INTEGER)"
     con.execute(f"""CREATE TEMP TABLE _g_base AS SELECT r.cix, r.rid,
                     md5_number(p.source || '|' || p.record_key) & 4294967295 AS tb,
                     999999 - CASE WHEN {month} BETWEEN 0 AND 999999 THEN {month} ELSE 0 END

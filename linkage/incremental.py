@@ -114,10 +114,10 @@ def plan(
     empty_prev = pd.DataFrame(columns=["unique_id", "cluster_id", "cluster_size"])
     all_changed = pd.Series(True, index=prepared.index)
     meta = con.sql("SELECT model_sha256 FROM link_meta").fetchall()
+    if not meta:  # named first: the first load also trains the model, which asks for a full run
+        return Plan("full: first linkage", all_changed, empty_pairs, empty_prev), fps
     if full:
         return Plan("full: asked for", all_changed, empty_pairs, empty_prev), fps
-    if not meta:
-        return Plan("full: first linkage", all_changed, empty_pairs, empty_prev), fps
     if meta[0][0] != model_sha256:
         return Plan("full: model changed", all_changed, empty_pairs, empty_prev), fps
     # Compared in DuckDB: only the changed positions and the kept pairs come back.

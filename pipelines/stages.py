@@ -229,9 +229,9 @@ def linkage_persons(work: WorkArea) -> pd.DataFrame:
 
 
 def _read_persons(work: WorkArea):
-    """``linkage_persons`` as Arrow and, from the same files, ``(source, record_key, month)``
-    of every delivered row (the records' history); ``(None, None)`` when nothing is
-    standardised yet.
+    """``linkage_persons`` as Arrow, with each record's ``content_since`` (see
+    ``linkage.golden``), and, from the same files, ``(source, record_key, month)`` of every
+    delivered row (the records' history); ``(None, None)`` when nothing is standardised yet.
 
     DuckDB scans every month's files in parallel, keeps the latest month of each record and
     sorts by key in one query (3x faster than concatenating in Arrow and taking the rows).
@@ -240,6 +240,7 @@ def _read_persons(work: WorkArea):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from linkage.golden import CONTENT_COLUMNS, CONTENT_SINCE, content_hash_sql, content_since_sql
     from linkage.prepare import keys_increasing
 
     files = [str(f) for f in _standard_files(work, "persons")]
@@ -247,26 +248,32 @@ def _read_persons(work: WorkArea):
         return None, None
     # The files' own schema (with its pandas metadata: nullable integers stay Int64).
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
-    columns = ", ".join(f'"{name}"' for name in schema.names)
+    columns = ", ".join(f'p."{name}"' for name in schema.names)
     every = "read_parquet($files, union_by_name = true, filename = true, file_row_number = true)"
+    since = "JOIN _since s USING (source, record_key)"
     latest = (  # a window max: ~2x faster than row_number() over wide rows
-        f"""SELECT {columns} FROM (SELECT *, max(month) OVER (
-                PARTITION BY source, record_key) AS _latest FROM {every})
+        f"""SELECT {columns}, s.{CONTENT_SINCE} FROM (SELECT *, max(month) OVER (
+                PARTITION BY source, record_key) AS _latest FROM {every}) p {since}
             WHERE month = _latest ORDER BY source, record_key""",
         # exact, for a record delivered twice in one month (two files; check_standard stops
         # a file holding a record twice): the later file
-        f"""SELECT {columns} FROM {every} QUALIFY row_number() OVER (
-                PARTITION BY source, record_key
-                ORDER BY month DESC, filename DESC, file_row_number DESC) = 1
+        f"""SELECT {columns}, s.{CONTENT_SINCE} FROM (SELECT * FROM {every}
+                QUALIFY row_number() OVER (PARTITION BY source, record_key
+                ORDER BY month DESC, filename DESC, file_row_number DESC) = 1) p {since}
             ORDER BY source, record_key""",
     )
+    content = content_hash_sql([c for c in CONTENT_COLUMNS if c in schema.names])
     with duckdb.connect() as con:
+        seen = con.sql(
+            f"SELECT source, record_key, month, {content} AS content_hash FROM {every}",
+            params={"files": files},
+        ).to_arrow_table()
+        con.register("_seen", seen)
+        con.execute(f"CREATE TEMP TABLE _since AS {content_since_sql('_seen')}")
         persons = con.sql(latest[0], params={"files": files}).to_arrow_table()
         if not keys_increasing(persons["source"], persons["record_key"]):  # a key twice
             persons = con.sql(latest[1], params={"files": files}).to_arrow_table()
-        seen = con.sql(
-            f"SELECT source, record_key, month FROM {every}", params={"files": files}
-        ).to_arrow_table()
+    schema = schema.append(pa.field(CONTENT_SINCE, schema.field("month").type))
     return persons.cast(schema), seen
 
 
@@ -612,15 +619,17 @@ def golden(work: WorkArea, run_id: str) -> Report:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from linkage.golden import NEEDED_COLUMNS, build_golden
+    from linkage.golden import CONTENT_SINCE, NEEDED_COLUMNS, build_golden
 
     # Read as Arrow, only the columns golden records use (pandas cost ~4 s at 1M children).
     linked = work.linkage / LINKED_PERSONS_FILE
-    persons = (
-        pq.read_table(linked, columns=list(NEEDED_COLUMNS))
-        if linked.exists()
-        else linkage_persons(work)
-    )
+    if linked.exists():
+        wanted = [*NEEDED_COLUMNS, CONTENT_SINCE]
+        persons = pq.read_table(
+            linked, columns=[c for c in wanted if c in pq.read_schema(linked).names]
+        )
+    else:
+        persons = linkage_persons(work)
     assignments = pq.read_table(
         work.linkage / "assignments.parquet", columns=["source", "record_key", "child_id"]
     )

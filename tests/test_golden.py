@@ -228,3 +228,46 @@ def test_arrow_input_as_parquet_gives_the_same_records(tmp_path):
     pd.testing.assert_frame_equal(first.provenance.astype(str), second.provenance.astype(str))
     assert second.golden.loc[0, "pid"] == VALID
     assert second.golden.loc[0, "birth_date"] == pd.Timestamp("2018-03-01")
+
+
+def test_recency_is_when_a_record_last_changed_not_when_it_was_last_delivered():
+    """A school roster re-delivers its old address every month; the health centre's record
+    changed in February. The newer value wins, though the school delivered later."""
+    old, new = "12 ซอย 3 old", "99 ถนนใหม่ new"
+    frame = persons(
+        dict(source="schools", record_key="S:1", month="202601", address_text=old),
+        dict(source="schools", record_key="S:1", month="202602", address_text=old),
+        dict(source="schools", record_key="S:1", month="202603", address_text=old),
+        dict(source="health_centres", record_key="H:1", month="202601", address_text=old),
+        dict(source="health_centres", record_key="H:1", month="202602", address_text=new),
+    )
+    gold, prov = golden_of(frame)
+    assert gold["address_text"] == new
+    assert prov.loc["address_text", "rule"] == "recency"
+    assert prov.loc["address_text", "value_record_key"] == "H:1"
+    # The pipeline passes only each record's latest row, with its content_since: same result.
+    latest = frame.drop_duplicates(["source", "record_key"], keep="last")
+    latest = latest.assign(content_since=["202601", "202602"]).reset_index(drop=True)
+    again, _ = golden_of(latest)
+    fields = [c for c in GOLDEN_COLUMNS if c != "first_month"]  # from the rows it is given
+    pd.testing.assert_series_equal(gold[fields], again[fields])
+
+
+def test_content_since_is_the_start_of_the_latest_unchanged_run():
+    import duckdb
+
+    from linkage.golden import content_since_sql
+
+    rows = pd.DataFrame(
+        {
+            "source": ["s"] * 6,
+            "record_key": ["a", "a", "a", "b", "b", "c"],
+            "month": ["202601", "202602", "202603", "202601", "202602", "202603"],
+            "content_hash": [1, 2, 1, 5, 5, 9],  # a: changed back in March; b: never changed
+        }
+    )
+    con = duckdb.connect()
+    con.register("rows", rows)
+    got = dict(con.sql(f"SELECT record_key, content_since FROM ({content_since_sql('rows')})")
+               .fetchall())  # fmt: skip
+    assert got == {"a": "202603", "b": "202601", "c": "202603"}

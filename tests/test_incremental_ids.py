@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from linkage.golden import GOLDEN_COLUMNS
 from linkage.review import record_decision
 from pipelines.runner import run_load
 from sources.generator import generate
@@ -223,3 +224,22 @@ def test_review_reloads_lose_no_record(reviewed):
     for name in ("after_same", "after_different"):
         got = reviewed[name].sort_values(keys)[keys].reset_index(drop=True)
         assert got.equals(reviewed["before"].sort_values(keys)[keys].reset_index(drop=True)), name
+
+
+def test_golden_records_change_only_where_records_changed(loads):
+    """Month 2 re-delivers the school roster and the registers unchanged: a child's golden
+    record changes only if one of its records changed (or its records were re-clustered), not
+    because an agency re-delivered an old value (recency is ``content_since``)."""
+    versions = sorted(p for p in (loads["a"] / "versions").iterdir() if p.name[0].isdigit())
+    fields = [
+        c for c in GOLDEN_COLUMNS if c not in ("child_id", "sources", "n_records")
+        and not c.endswith("_month")
+    ]  # fmt: skip
+    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in fields)
+    with duckdb.connect() as con:
+        for name, version in (("a", versions[0]), ("b", versions[-1])):
+            con.execute(f"ATTACH '{version / 'identity.duckdb'}' AS {name} (READ_ONLY)")
+        changed, kept = con.execute(f"""SELECT count(*) FILTER (WHERE {differs}), count(*)
+            FROM a.golden_identity a JOIN b.golden_identity b USING (child_id)""").fetchone()
+    assert len(versions) >= 2 and kept > 0
+    assert changed <= loads["link2"]["records_reclustered"], (changed, kept)
