@@ -171,7 +171,9 @@ def build_golden(
             ignored. Without a ``content_since`` column it is computed from the rows given
             (:func:`content_since_sql`); with one (the latest rows only, as the pipeline passes
             them), each record's latest row's value is used.
-        assignments: ``source, record_key, child_id`` (pandas or Arrow).
+        assignments: ``source, record_key, child_id`` (pandas or Arrow), and optionally each
+            record's ``first_month`` delivered (the pipeline passes its history; else the
+            earliest month among the rows given).
         run_id: written on every provenance row.
         trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
             most to least trusted; kinds not given keep the default.
@@ -190,6 +192,8 @@ def build_golden(
     try:
         con.register("_g_arrow", table)
         keys = ["source", "record_key", "child_id"]
+        given = assignments.column_names if isinstance(assignments, pa.Table) else assignments
+        keys += ["first_month"] if "first_month" in given else []
         con.register(
             "_g_assign",
             assignments.select(keys) if isinstance(assignments, pa.Table) else assignments[keys],
@@ -280,8 +284,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                    row_number() OVER (ORDER BY child_id) AS cix
                    FROM (SELECT DISTINCT child_id::VARCHAR AS child_id FROM _g_assign)
                    """).fetchall()
-    con.execute("""CREATE TEMP TABLE _g_all AS SELECT p.rid, i.cix, p.source, p.record_key,
-                   p.month,
+    first = "a.first_month::VARCHAR" if "first_month" in _columns(con, "_g_assign") else "NULL"
+    con.execute(f"""CREATE TEMP TABLE _g_all AS SELECT p.rid, i.cix, p.source, p.record_key,
+                   p.month, coalesce({first}, p.month) AS first_seen,
                    (coalesce(try_cast(p.month AS INTEGER), 0)::BIGINT << 32) + p.rid AS latest
                    FROM _g_arrow p JOIN _g_assign a USING (source, record_key)
                    JOIN _g_ids i ON i.child_id = a.child_id::VARCHAR""").fetchall()
@@ -291,7 +296,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                    FROM _g_all a GROUP BY source, record_key, cix""").fetchall()
     con.execute("""CREATE TEMP TABLE _g_child AS SELECT a.cix, i.child_id, a.sources,
                    r.n_records, a.first_month, a.last_month
-                   FROM (SELECT cix, min(month) AS first_month, max(month) AS last_month,
+                   FROM (SELECT cix, min(first_seen) AS first_month, max(month) AS last_month,
                                 array_to_string(list_sort(list_distinct(list(source))), ',')
                                 AS sources FROM _g_all GROUP BY cix) a
                    JOIN (SELECT cix, count(*) AS n_records FROM _g_rec GROUP BY cix) r
@@ -305,6 +310,10 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                     {_PARTS} AS parts, {", ".join(f"p.{f}" for f in _FIELDS)},
                     p.is_placeholder_name
                     FROM _g_rec r JOIN _g_arrow p USING (rid)""").fetchall()
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
 
 
 def _trust_case(kind: str, order: tuple[str, ...]) -> str:

@@ -630,9 +630,9 @@ def golden(work: WorkArea, run_id: str) -> Report:
         )
     else:
         persons = linkage_persons(work)
-    assignments = pq.read_table(
-        work.linkage / "assignments.parquet", columns=["source", "record_key", "child_id"]
-    )
+    path = work.linkage / "assignments.parquet"
+    keys = ["source", "record_key", "child_id", "first_month"]  # first_month: records' history
+    assignments = pq.read_table(path, columns=[k for k in keys if k in pq.read_schema(path).names])
     result = build_golden(persons, assignments, run_id)
     write_arrow_atomic(result.golden_table, work.golden / GOLDEN_FILE)
     write_arrow_atomic(result.provenance_table, work.golden / PROVENANCE_FILE)

@@ -243,3 +243,13 @@ def test_golden_records_change_only_where_records_changed(loads):
             FROM a.golden_identity a JOIN b.golden_identity b USING (child_id)""").fetchone()
     assert len(versions) >= 2 and kept > 0
     assert changed <= loads["link2"]["records_reclustered"], (changed, kept)
+
+
+def test_golden_first_month_is_the_first_delivery_of_any_record(loads):
+    with duckdb.connect(str(loads["a"] / "identity.duckdb"), read_only=True) as con:
+        wrong, children = con.execute("""SELECT count(*) FILTER (WHERE g.first_month <> x.m),
+                count(*) FROM golden_identity g JOIN (SELECT child_id, min(first_month) AS m
+                FROM source_xref GROUP BY 1) x USING (child_id)""").fetchone()
+        earliest = con.execute("SELECT min(first_month) FROM golden_identity").fetchone()[0]
+    assert children > 0 and wrong == 0
+    assert earliest == M1
