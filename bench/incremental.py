@@ -25,7 +25,7 @@ from pipelines.runner import run_load
 from sources.generator import generate
 
 M1, M2 = "202605", "202606"
-LINK = "linkage/linked_records"
+LINK, GOLDEN = "linkage/linked_records", "linkage/golden_child"
 
 
 def _copy_month(generated: Path, month: str, incoming: Path) -> None:
@@ -92,6 +92,9 @@ def run(children: int, out: Path, seed: int) -> dict:
         "month1_records_keeping_child_id": round(
             float((kept["child_id_1"] == kept["child_id_2"]).mean()), 6
         ),
+        # golden records whose chosen values changed from month 1 (re-deliveries change none)
+        "golden_changed_incremental": int(inc.stages[GOLDEN].get("golden_changed", -1)),
+        "golden_changed_full_relink": int(full.stages[GOLDEN].get("golden_changed", -1)),
         "link_laps_incremental": _laps(link_inc),
         "link_laps_full_relink": _laps(link_full),
         "stages_incremental": _stage_seconds(inc),
@@ -107,6 +110,8 @@ def _markdown(r: dict) -> str:
         f"{r['month2_full_relink_load_seconds']} |",
         f"| link stage (s) | {r['link_incremental_seconds']} | {r['link_full_relink_seconds']} |",
         f"| pairs scored | {r['pairs_scored_incremental']:,} | {r['pairs_scored_full']:,} |",
+        f"| golden records changed | {r['golden_changed_incremental']:,} | "
+        f"{r['golden_changed_full_relink']:,} |",
     ]
     laps_inc, laps_full = r["link_laps_incremental"], r["link_laps_full_relink"]
     for lap in laps_full:

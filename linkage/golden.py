@@ -212,6 +212,32 @@ def build_golden(
     return GoldenResult(golden, _provenance(table, children, winners, values, run_id))
 
 
+def golden_changes(previous: pa.Table | None, current: pa.Table) -> dict[str, int]:
+    """How ``current`` golden records differ from an earlier build (counts only): children
+    ``new``, with any chosen value ``changed``, ``unchanged``, and ``removed`` (merged into
+    another child, or no longer linked). The per-child aggregates (sources, months) are not
+    compared: a re-delivery changes them by design."""
+    if previous is None:
+        return {"new": current.num_rows, "changed": 0, "unchanged": 0, "removed": 0}
+    fields = [f for f in _FIELDS if f in previous.column_names]
+    differs = " OR ".join(f'c."{f}" IS DISTINCT FROM p."{f}"' for f in fields) or "false"
+    con = duckdb.connect()
+    try:
+        con.register("_gc_current", current.select(["child_id", *fields]))
+        con.register("_gc_previous", previous.select(["child_id", *fields]))
+        new, changed, matched = con.execute(f"""SELECT count(*) FILTER (WHERE p.child_id IS NULL),
+            count(*) FILTER (WHERE p.child_id IS NOT NULL AND ({differs})), count(p.child_id)
+            FROM _gc_current c LEFT JOIN _gc_previous p USING (child_id)""").fetchone()
+    finally:
+        con.close()
+    return {
+        "new": new,
+        "changed": changed,
+        "unchanged": matched - changed,
+        "removed": previous.num_rows - matched,
+    }
+
+
 def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
     """The needed PERSON columns as Arrow, text typed as strings, plus a row id."""
     cols = {}

@@ -619,7 +619,7 @@ def golden(work: WorkArea, run_id: str) -> Report:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from linkage.golden import CONTENT_SINCE, NEEDED_COLUMNS, build_golden
+    from linkage.golden import CONTENT_SINCE, NEEDED_COLUMNS, build_golden, golden_changes
 
     # Read as Arrow, only the columns golden records use (pandas cost ~4 s at 1M children).
     linked = work.linkage / LINKED_PERSONS_FILE
@@ -634,6 +634,11 @@ def golden(work: WorkArea, run_id: str) -> Report:
     keys = ["source", "record_key", "child_id", "first_month"]  # first_month: records' history
     assignments = pq.read_table(path, columns=[k for k in keys if k in pq.read_schema(path).names])
     result = build_golden(persons, assignments, run_id)
+    # What a data officer checks after a monthly load: how many golden records it changed
+    # (against the previous load's; a re-delivery alone changes none).
+    previous = work.golden / GOLDEN_FILE
+    before = read_arrow(previous) if previous.exists() else None
+    changes = golden_changes(before, result.golden_table)
     write_arrow_atomic(result.golden_table, work.golden / GOLDEN_FILE)
     write_arrow_atomic(result.provenance_table, work.golden / PROVENANCE_FILE)
     g = result.golden_table
@@ -647,6 +652,7 @@ def golden(work: WorkArea, run_id: str) -> Report:
             "with_valid_pid": count(pc.equal(g["pid_status"], "valid")),
             "with_day_birth_date": count(pc.equal(g["birth_date_precision"], "day")),
             "multi_source_children": count(pc.greater(g["n_records"], 1)),
+            **{f"golden_{k}": v for k, v in changes.items()},
         }
     )
 

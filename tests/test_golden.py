@@ -273,3 +273,26 @@ def test_content_since_is_the_start_of_the_latest_unchanged_run():
     got = dict(con.sql(f"SELECT record_key, content_since FROM ({content_since_sql('rows')})")
                .fetchall())  # fmt: skip
     assert got == {"a": "202603", "b": "202601", "c": "202603"}
+
+
+def test_golden_changes_counts_new_changed_unchanged_and_removed():
+    import pyarrow as pa
+
+    from linkage.golden import golden_changes
+
+    def table(rows):
+        frame = pd.DataFrame(rows, columns=list(GOLDEN_COLUMNS))
+        return pa.Table.from_pandas(frame.astype({"n_records": "Int64"}), preserve_index=False)
+
+    before = table([
+        {"child_id": "CA", "given_name": "ฟ้า", "n_records": 1, "last_month": "202601"},
+        {"child_id": "CB", "given_name": "ดาว", "n_records": 1},
+        {"child_id": "CC", "given_name": "ต้น"},
+    ])  # fmt: skip
+    after = table([
+        {"child_id": "CA", "given_name": "ฟ้า", "n_records": 2, "last_month": "202602"},
+        {"child_id": "CB", "given_name": "ดาวใจ", "n_records": 1},
+        {"child_id": "CD", "given_name": "ฝน"},
+    ])  # fmt: skip
+    assert golden_changes(before, after) == {"new": 1, "changed": 1, "unchanged": 1, "removed": 1}
+    assert golden_changes(None, after)["new"] == 3

@@ -87,6 +87,7 @@ def loads(tmp_path_factory) -> dict:
         "gen": gen,
         "a": a,
         "link2": month2.stages[link] if month2 else {},
+        "golden2": month2.stages["linkage/golden_child"] if month2 else {},
         "link_full": full.stages[link],
     }
 
@@ -243,6 +244,11 @@ def test_golden_records_change_only_where_records_changed(loads):
             FROM a.golden_identity a JOIN b.golden_identity b USING (child_id)""").fetchone()
     assert len(versions) >= 2 and kept > 0
     assert changed <= loads["link2"]["records_reclustered"], (changed, kept)
+    # The golden stage reports the same count to the data officer (against its last build).
+    golden = loads["golden2"]
+    assert golden["golden_changed"] == changed
+    assert golden["golden_unchanged"] == kept - changed
+    assert golden["golden_new"] > 0
 
 
 def test_golden_first_month_is_the_first_delivery_of_any_record(loads):
