@@ -148,6 +148,11 @@ class GoldenResult:
 
     golden_table: pa.Table
     provenance_table: pa.Table
+    # child_id, digest, n: what each child's chosen values were computed from (stamped with
+    # the code and trust order); a later build reuses the values of children whose digest is
+    # the same. None where the inputs were not digested.
+    digests: pa.Table | None = None
+    reused: int = 0  # children whose values were taken from ``previous``
 
     @cached_property
     def golden(self) -> pd.DataFrame:
@@ -163,6 +168,7 @@ def build_golden(
     assignments: pd.DataFrame | pa.Table,
     run_id: str,
     trust_order: dict[str, tuple[str, ...]] | None = None,
+    previous: GoldenResult | None = None,
 ) -> GoldenResult:
     """Build one golden record per child with field-level provenance.
 
@@ -177,10 +183,16 @@ def build_golden(
         run_id: written on every provenance row.
         trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
             most to least trusted; kinds not given keep the default.
+        previous: an earlier result (with ``digests``). A child whose records, their content
+            and ``content_since`` are all as they were then keeps that result's chosen values
+            and provenance rows (with that run's ``run_id``); its aggregates (sources, months)
+            are computed again. The result is the one a build from scratch gives, but for
+            provenance ``run_id``: a monthly load re-ranks only the children it touched.
 
     Returns:
         ``golden`` (columns ``GOLDEN_COLUMNS``, one row per child, sorted by ``child_id``) and
-        ``provenance`` (columns ``PROVENANCE_COLUMNS``, grouped by field).
+        ``provenance`` (columns ``PROVENANCE_COLUMNS``; computed rows grouped by field, then
+        the reused ones), and ``digests`` for the next build.
     """
     names = persons.column_names if isinstance(persons, pa.Table) else list(persons.columns)
     missing = [c for c in _NEEDED if c not in names]
@@ -198,7 +210,21 @@ def build_golden(
             "_g_assign",
             assignments.select(keys) if isinstance(assignments, pa.Table) else assignments[keys],
         )
-        _prepare(con, trust)
+        _prepare(con)
+        stamp = _stamp(trust)
+        digests = con.sql("SELECT * FROM _g_digest ORDER BY child_id").to_arrow_table()
+        digests = digests.replace_schema_metadata({"stamp": stamp})
+        reusable = (
+            previous is not None
+            and previous.digests is not None
+            and (previous.digests.schema.metadata or {}).get(b"stamp") == stamp.encode()
+        )
+        if reusable:
+            con.register("_g_prev", previous.digests.select(["child_id", "digest", "n"]))
+            con.execute("""CREATE TEMP TABLE _g_same AS SELECT i.cix FROM _g_ids i
+                JOIN _g_digest d USING (child_id) JOIN _g_prev p
+                ON p.child_id = d.child_id AND p.digest = d.digest AND p.n = d.n""").fetchall()
+        _candidates(con, trust, skip="_g_same" if reusable else None)
         children = con.sql(
             "SELECT cix, child_id, sources, n_records, first_month, last_month "
             "FROM _g_child ORDER BY child_id"
@@ -206,10 +232,61 @@ def build_golden(
         pos = np.full(int(pc.max(children["cix"]).as_py() or 0) + 1, -1, np.int64)
         pos[children["cix"].to_numpy()] = np.arange(children.num_rows)
         winners = {name: _winners(con, name, pos) for name in _GROUPS}
+        same = (
+            con.sql("SELECT cix FROM _g_same").fetchnumpy()["cix"]
+            if reusable
+            else np.array([], np.int64)
+        )
     finally:
         con.close()
     golden, values = _assemble(table, children, winners)
-    return GoldenResult(golden, _provenance(table, children, winners, values, run_id))
+    provenance = _provenance(table, children, winners, values, run_id)
+    if len(same):
+        kept = np.zeros(children.num_rows, bool)
+        kept[pos[np.asarray(same, np.int64)]] = True
+        golden, provenance = _reuse(golden, provenance, previous, pa.array(kept))
+    return GoldenResult(golden, provenance, digests, int(len(same)))
+
+
+# Per child: a digest of every record's key, content and content_since, and the record count.
+_DIGESTS = """CREATE OR REPLACE TEMP TABLE _g_digest AS
+    SELECT i.child_id, bit_xor(hash(p.source, p.record_key, {content},
+                                    coalesce(p.content_since, p.month))) AS digest,
+           count(*) AS n
+    FROM _g_rec r JOIN _g_arrow p USING (rid) JOIN _g_ids i USING (cix) GROUP BY i.child_id"""
+
+
+def _stamp(trust: dict[str, tuple[str, ...]]) -> str:
+    """Digest of this module's code and the trust order: reused values must come from both."""
+    import hashlib
+    import inspect
+    import json
+    import sys
+
+    text = inspect.getsource(sys.modules[__name__]) + json.dumps(trust, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reuse(
+    golden: pa.Table, provenance: pa.Table, previous: GoldenResult, kept: pa.Array
+) -> tuple[pa.Table, pa.Table]:
+    """Golden rows where ``kept`` take their chosen values from ``previous`` (aggregates stay
+    this build's); provenance gains the previous rows of those children."""
+    ids = golden["child_id"]
+    before = previous.golden_table
+    at = pc.index_in(ids, value_set=before["child_id"])
+    cols = {}
+    for c in GOLDEN_COLUMNS:
+        col = golden[c]
+        if c in _FIELDS:
+            old = before[c].take(at).cast(col.type)
+            col = pc.if_else(kept, old, col)
+        cols[c] = col
+    kept_ids = ids.filter(kept)
+    old_rows = previous.provenance_table
+    old_rows = old_rows.filter(pc.is_in(old_rows["child_id"], value_set=kept_ids))
+    old_rows = old_rows.select(list(PROVENANCE_COLUMNS)).cast(provenance.schema)
+    return pa.table(cols), pa.concat_tables([provenance, old_rows])
 
 
 def golden_changes(previous: pa.Table | None, current: pa.Table) -> dict[str, int]:
@@ -246,8 +323,8 @@ def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
             col = persons[c].combine_chunks()  # one chunk: ~20 takes of winners read it
         else:
             col = pa.array(persons[c], from_pandas=True)
-        if c == "birth_date":
-            if pa.types.is_date(col.type):
+        if c == "birth_date":  # one type whatever the input's: digests hash the values
+            if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
                 col = col.cast(pa.timestamp("ms"))
             elif not pa.types.is_timestamp(col.type):
                 col = pa.array(pd.to_datetime(col.to_pandas()).astype("datetime64[ms]"))
@@ -275,19 +352,23 @@ def content_hash_sql(columns) -> str:
     return "hash(" + ", ".join(f'"{c}"' for c in columns) + ")" if columns else "hash(NULL)"
 
 
-def content_since_sql(rows: str) -> str:
+def content_since_sql(rows: str, order: str = "month") -> str:
     """SQL giving ``source, record_key, content_since`` per record of ``rows`` (a relation with
-    ``source, record_key, month, content_hash``, one row per record and delivered month): the
-    earliest month after the last month whose content differs from the latest month's."""
-    return f"""WITH l AS (SELECT source, record_key, arg_max(content_hash, month) AS latest_hash
-                      FROM {rows} GROUP BY ALL),
+    ``source, record_key, month, content_hash``, a row per record and delivered month): the
+    earliest month after the last earlier month whose content differs from the latest row's.
+
+    ``order`` picks the latest row among several of one month (a record delivered twice): the
+    expression the caller's latest-row choice sorts by, e.g. ``(month, filename, row)``.
+    """
+    return f"""WITH l AS (SELECT source, record_key, arg_max(content_hash, {order}) AS latest_hash,
+                             max(month) AS last FROM {rows} GROUP BY ALL),
         o AS (SELECT s.source, s.record_key, max(s.month) AS other FROM {rows} s
               SEMI JOIN l ON s.source = l.source AND s.record_key = l.record_key
-                         AND s.content_hash <> l.latest_hash
+                         AND s.content_hash <> l.latest_hash AND s.month < l.last
               GROUP BY ALL)
         SELECT s.source, s.record_key, min(s.month) AS {CONTENT_SINCE}
         FROM {rows} s LEFT JOIN o USING (source, record_key)
-        WHERE s.month > coalesce(o.other, '') GROUP BY ALL"""
+        WHERE o.other IS NULL OR s.month > o.other GROUP BY ALL"""
 
 
 def _with_content_since(table: pa.Table) -> pa.Table:
@@ -295,17 +376,17 @@ def _with_content_since(table: pa.Table) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("_cs_rows", table)
-        con.execute(f"""CREATE TEMP TABLE _cs_seen AS SELECT source, record_key, month,
+        con.execute(f"""CREATE TEMP TABLE _cs_seen AS SELECT source, record_key, month, rid,
                         {content_hash_sql(CONTENT_COLUMNS)} AS content_hash FROM _cs_rows""")
         return con.sql(f"""SELECT r.*, s.{CONTENT_SINCE}
-            FROM _cs_rows r LEFT JOIN ({content_since_sql("_cs_seen")}) s
+            FROM _cs_rows r LEFT JOIN ({content_since_sql("_cs_seen", "(month, rid)")}) s
             USING (source, record_key) ORDER BY r.rid""").to_arrow_table()
     finally:
         con.close()
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) -> None:
-    """Per-child aggregates and the candidate table (one row per record, latest month)."""
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Child ids, every record's latest row and the per-child aggregates."""
     con.execute("""CREATE TEMP TABLE _g_ids AS SELECT child_id,
                    row_number() OVER (ORDER BY child_id) AS cix
                    FROM (SELECT DISTINCT child_id::VARCHAR AS child_id FROM _g_assign)
@@ -327,6 +408,15 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                                 AS sources FROM _g_all GROUP BY cix) a
                    JOIN (SELECT cix, count(*) AS n_records FROM _g_rec GROUP BY cix) r
                    USING (cix) JOIN _g_ids i USING (cix)""").fetchall()
+    content = ", ".join(f"p.{c}" for c in CONTENT_COLUMNS)
+    con.execute(_DIGESTS.format(content=content)).fetchall()
+
+
+def _candidates(
+    con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]], skip: str | None
+) -> None:
+    """The candidate table: one row per record (latest month) of every child not in the
+    relation ``skip`` (children whose values are reused)."""
     trusts = ", ".join(_trust_case(k, tuple(v)) for k, v in trust.items())
     month = f"try_cast(coalesce(p.{CONTENT_SINCE}, p.month) AS INTEGER)"
     con.execute(f"""CREATE TEMP TABLE _g_base AS SELECT r.cix, r.rid,
@@ -335,7 +425,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, trust: dict[str, tuple[str, ...]]) 
                     AS rec, {trusts}, {_STATUS} AS status, {_PRECISION} AS precision,
                     {_PARTS} AS parts, {", ".join(f"p.{f}" for f in _FIELDS)},
                     p.is_placeholder_name
-                    FROM _g_rec r JOIN _g_arrow p USING (rid)""").fetchall()
+                    FROM _g_rec r JOIN _g_arrow p USING (rid)
+                    {f"ANTI JOIN {skip} k ON k.cix = r.cix" if skip else ""}""").fetchall()
 
 
 def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:

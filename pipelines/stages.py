@@ -220,6 +220,7 @@ MODEL_FILE = "model.json"
 LINKED_PERSONS_FILE = "persons.parquet"
 # Golden records and their provenance, handed from the golden stage to publish (Arrow IPC).
 GOLDEN_FILE, PROVENANCE_FILE = "golden.arrow", "provenance.arrow"
+DIGESTS_FILE = "inputs.arrow"  # what each child's golden values were computed from (reuse)
 KEY_MEMO_FILE = "name_keys.parquet"  # phonetic keys of nicknames and guardian names (a cache)
 
 
@@ -250,7 +251,7 @@ def _read_persons(work: WorkArea):
     schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
     columns = ", ".join(f'p."{name}"' for name in schema.names)
     every = "read_parquet($files, union_by_name = true, filename = true, file_row_number = true)"
-    since = "JOIN _since s USING (source, record_key)"
+    since = "LEFT JOIN _since s USING (source, record_key)"
     latest = (  # a window max: ~2x faster than row_number() over wide rows
         f"""SELECT {columns}, s.{CONTENT_SINCE} FROM (SELECT *, max(month) OVER (
                 PARTITION BY source, record_key) AS _latest FROM {every}) p {since}
@@ -264,12 +265,15 @@ def _read_persons(work: WorkArea):
     )
     content = content_hash_sql([c for c in CONTENT_COLUMNS if c in schema.names])
     with duckdb.connect() as con:
-        seen = con.sql(
-            f"SELECT source, record_key, month, {content} AS content_hash FROM {every}",
-            params={"files": files},
-        ).to_arrow_table()
-        con.register("_seen", seen)
-        con.execute(f"CREATE TEMP TABLE _since AS {content_since_sql('_seen')}")
+        con.execute(
+            f"""CREATE TEMP TABLE _seen AS SELECT source, record_key, month, filename,
+                file_row_number, {content} AS content_hash FROM {every}""",
+            {"files": files},
+        )
+        # the latest row of a record delivered twice in a month: the later file (latest[1])
+        order = "(month, filename, file_row_number)"
+        con.execute(f"CREATE TEMP TABLE _since AS {content_since_sql('_seen', order)}")
+        seen = con.sql("SELECT source, record_key, month FROM _seen").to_arrow_table()
         persons = con.sql(latest[0], params={"files": files}).to_arrow_table()
         if not keys_increasing(persons["source"], persons["record_key"]):  # a key twice
             persons = con.sql(latest[1], params={"files": files}).to_arrow_table()
@@ -619,7 +623,13 @@ def golden(work: WorkArea, run_id: str) -> Report:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from linkage.golden import CONTENT_SINCE, NEEDED_COLUMNS, build_golden, golden_changes
+    from linkage.golden import (
+        CONTENT_SINCE,
+        NEEDED_COLUMNS,
+        GoldenResult,
+        build_golden,
+        golden_changes,
+    )
 
     # Read as Arrow, only the columns golden records use (pandas cost ~4 s at 1M children).
     linked = work.linkage / LINKED_PERSONS_FILE
@@ -633,14 +643,21 @@ def golden(work: WorkArea, run_id: str) -> Report:
     path = work.linkage / "assignments.parquet"
     keys = ["source", "record_key", "child_id", "first_month"]  # first_month: records' history
     assignments = pq.read_table(path, columns=[k for k in keys if k in pq.read_schema(path).names])
-    result = build_golden(persons, assignments, run_id)
+    # The last build's results: children whose records are all as they were keep their values.
+    files = [work.golden / f for f in (GOLDEN_FILE, PROVENANCE_FILE, DIGESTS_FILE)]
+    previous = GoldenResult(*map(read_arrow, files)) if all(f.exists() for f in files) else None
+    result = build_golden(persons, assignments, run_id, previous=previous)
     # What a data officer checks after a monthly load: how many golden records it changed
     # (against the previous load's; a re-delivery alone changes none).
-    previous = work.golden / GOLDEN_FILE
-    before = read_arrow(previous) if previous.exists() else None
+    before = previous.golden_table if previous is not None else None
+    if before is None and files[0].exists():
+        before = read_arrow(files[0])
     changes = golden_changes(before, result.golden_table)
-    write_arrow_atomic(result.golden_table, work.golden / GOLDEN_FILE)
-    write_arrow_atomic(result.provenance_table, work.golden / PROVENANCE_FILE)
+    # Digests last: a build interrupted before them is not reused (its files may be mixed).
+    files[2].unlink(missing_ok=True)
+    write_arrow_atomic(result.golden_table, files[0])
+    write_arrow_atomic(result.provenance_table, files[1])
+    write_arrow_atomic(result.digests, files[2])
     g = result.golden_table
 
     def count(mask) -> int:
@@ -653,6 +670,7 @@ def golden(work: WorkArea, run_id: str) -> Report:
             "with_day_birth_date": count(pc.equal(g["birth_date_precision"], "day")),
             "multi_source_children": count(pc.greater(g["n_records"], 1)),
             **{f"golden_{k}": v for k, v in changes.items()},
+            "golden_reused": result.reused,  # children not re-ranked: none of their records changed
         }
     )
 

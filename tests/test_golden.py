@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from linkage.golden import GOLDEN_COLUMNS, PROVENANCE_COLUMNS, build_golden
+from linkage.golden import GOLDEN_COLUMNS, PROVENANCE_COLUMNS, GoldenResult, build_golden
 from schemas.columns import PERSON
 
 VALID, BAD_CHECK = "1103701234567", "1103701234560"  # made up; the second fails the check digit
@@ -262,17 +262,32 @@ def test_content_since_is_the_start_of_the_latest_unchanged_run():
 
     rows = pd.DataFrame(
         {
-            "source": ["s"] * 6,
-            "record_key": ["a", "a", "a", "b", "b", "c"],
-            "month": ["202601", "202602", "202603", "202601", "202602", "202603"],
-            "content_hash": [1, 2, 1, 5, 5, 9],  # a: changed back in March; b: never changed
+            "source": ["s"] * 10,
+            "record_key": ["a", "a", "a", "b", "b", "c", "d", "d", "d", "e"],
+            "month": ["202601", "202602", "202603", "202601", "202602", "202603",
+                      "202601", "202602", "202602", None],
+            # a: changed back in March; b: never changed; d: delivered twice in February,
+            # the later row (seq) with new content; e: no month
+            "content_hash": [1, 2, 1, 5, 5, 9, 7, 7, 8, 3],
+            "seq": range(10),
         }
-    )
+    )  # fmt: skip
     con = duckdb.connect()
     con.register("rows", rows)
-    got = dict(con.sql(f"SELECT record_key, content_since FROM ({content_since_sql('rows')})")
-               .fetchall())  # fmt: skip
-    assert got == {"a": "202603", "b": "202601", "c": "202603"}
+    sql = content_since_sql("rows", "(month, seq)")
+    got = dict(con.sql(f"SELECT record_key, content_since FROM ({sql})").fetchall())
+    assert got == {"a": "202603", "b": "202601", "c": "202603", "d": "202602", "e": None}
+    # the earlier of the two February rows as the latest: nothing changed since January
+    con.register("swapped", rows.assign(seq=[0, 1, 2, 3, 4, 5, 6, 8, 7, 9]))
+    sql = content_since_sql("swapped", "(month, seq)")
+    assert dict(con.sql(f"SELECT record_key, content_since FROM ({sql})").fetchall())["d"] == (
+        "202601"
+    )
+    con.register("numbers", rows.assign(month=rows["month"].astype(float).astype("Int64")))
+    sql = content_since_sql("numbers", "(month, seq)")
+    assert dict(con.sql(f"SELECT record_key, content_since FROM ({sql})").fetchall())["a"] == (
+        202603
+    )
 
 
 def test_golden_changes_counts_new_changed_unchanged_and_removed():
@@ -296,3 +311,61 @@ def test_golden_changes_counts_new_changed_unchanged_and_removed():
     ])  # fmt: skip
     assert golden_changes(before, after) == {"new": 1, "changed": 1, "unchanged": 1, "removed": 1}
     assert golden_changes(None, after)["new"] == 3
+
+
+def test_a_later_build_reuses_only_children_whose_records_are_unchanged(tmp_path):
+    """Month 2 changes one child's record and adds a child; the other child's values are
+    reused. The result is what a build from scratch gives (but for provenance run_id), and
+    it survives the Arrow IPC round trip the pipeline stores it in."""
+    import pyarrow.feather as feather
+
+    month1 = persons(
+        dict(source="schools", record_key="S:1", month="202601", given_name="ฟ้า", sex="F"),
+        dict(source="cpis", record_key="C:1", month="202601", given_name="ฟ้าใส", sex="F"),
+        dict(source="schools", record_key="S:2", month="202601", given_name="ดาว", sex="M",
+             address_text="1 ซอย 2"),
+    )  # fmt: skip
+    ids = {"S:1": "CA", "C:1": "CA", "S:2": "CB", "S:3": "CC"}
+
+    def assign(frame):
+        keys = frame[["source", "record_key"]].drop_duplicates()
+        return keys.assign(child_id=keys["record_key"].map(ids))
+
+    first = build_golden(month1, assign(month1), "run-1")
+    for name, t in (("g", first.golden_table), ("p", first.provenance_table),
+                    ("d", first.digests)):  # fmt: skip
+        feather.write_feather(t, tmp_path / name, compression="uncompressed")
+    stored = GoldenResult(*(feather.read_table(tmp_path / n) for n in ("g", "p", "d")))
+    month2 = pd.concat(
+        [
+            month1,
+            persons(
+                dict(source="schools", record_key="S:1", month="202602", given_name="ฟ้า",
+                     sex="F"),  # re-delivered unchanged
+                dict(source="schools", record_key="S:2", month="202602", given_name="ดาว",
+                     sex="M", address_text="9 ถนนใหม่"),  # moved
+                dict(source="schools", record_key="S:3", month="202602", given_name="ฝน"),
+            ),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+    scratch = build_golden(month2, assign(month2), "run-2")
+    again = build_golden(month2, assign(month2), "run-2", previous=stored)
+    assert again.reused == 1  # CA: its records' content is as in month 1
+    pd.testing.assert_frame_equal(again.golden, scratch.golden)
+
+    def rows(result):
+        return (
+            result.provenance.drop(columns="run_id")
+            .astype(str)
+            .sort_values(["child_id", "field"], ignore_index=True)
+        )
+
+    pd.testing.assert_frame_equal(rows(again), rows(scratch))
+    runs = again.provenance.astype(str).groupby("child_id")["run_id"].agg(set).to_dict()
+    assert runs == {"CA": {"run-1"}, "CB": {"run-2"}, "CC": {"run-2"}}
+    assert again.golden.set_index("child_id").loc["CB", "address_text"] == "9 ถนนใหม่"
+    # A trust order other than the stored build's reuses nothing.
+    other = build_golden(month2, assign(month2), "run-2", {"names": ("cpis",)}, previous=stored)
+    assert other.reused == 0
+    feather.write_feather(again.provenance_table, tmp_path / "p2", compression="uncompressed")
