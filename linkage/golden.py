@@ -50,7 +50,8 @@ Default trust (first is most trusted; override any list with ``trust_order``):
 ``sources``, ``n_records``, ``first_month`` and ``last_month`` aggregate all of a child's rows.
 
 Provenance has one row per non-null chosen value: ``child_id, field, value_source,
-value_record_key, run_id, rule``. ``rule`` says why this value won: ``only_candidate``,
+value_record_key, run_id, rule``; ``run_id`` is the run that chose the value (a later build
+that reuses it keeps it). ``rule`` says why this value won: ``only_candidate``,
 ``unanimous`` (every candidate record holds the same value), else the first order key above on
 which the chosen record beats the best record holding a different value (``pid_status``,
 ``frequency``, ``trust``, ``recency``, ``precision``, ``completeness``), or ``tiebreak``.
@@ -180,7 +181,7 @@ def build_golden(
         assignments: ``source, record_key, child_id`` (pandas or Arrow), and optionally each
             record's ``first_month`` delivered (the pipeline passes its history; else the
             earliest month among the rows given).
-        run_id: written on every provenance row.
+        run_id: written on every provenance row this build computes.
         trust_order: per kind (``pid``, ``names``, ``birth_date``, ``contact``), sources from
             most to least trusted; kinds not given keep the default.
         previous: an earlier result (with ``digests``). A child whose records, their content
