@@ -729,6 +729,13 @@ def publish(incoming: Path, work: WorkArea, run_id: str) -> Report:
     from pipelines.store.publish import publish as publish_store
     from pipelines.store.staging import PERSON_COLUMNS, PublishInput
 
+    for needed in (work.golden / GOLDEN_FILE, work.golden / PROVENANCE_FILE):
+        if not needed.exists():  # e.g. a publish alone, after an upgrade changed the files
+            raise ExtractError(
+                str(needed),
+                "the golden records of the last link are missing",
+                "Run the whole load (teumtem run), or materialise linkage/golden_child first",
+            )
     # The large inputs are read as Arrow tables (and persons only in the columns a publish
     # uses): DuckDB scans them where they lie, with no pandas conversion either way.
     linked = work.linkage / LINKED_PERSONS_FILE

@@ -322,3 +322,14 @@ def test_golden_value_kept_only_where_its_source_permits_it(tmp_path: Path) -> N
     # B: from schools although cpis, which may not share it, is linked too; E: from cpis;
     # G: no provenance, only schools linked; A: no provenance, health linked too
     assert got == {"B": gcode["B"], "E": None, "G": gcode["G"], "A": None}
+
+
+def test_publish_without_golden_records_names_the_missing_file(tmp_path):
+    from pipelines import stages
+    from pipelines.workarea import WorkArea
+    from sources.base import ExtractError
+
+    work = WorkArea(tmp_path / "store").ensure()
+    with pytest.raises(ExtractError, match=r"golden\.arrow: the golden records .* missing"):
+        stages.publish(tmp_path / "incoming", work, "run-1")
+    assert not (tmp_path / "store" / "current").exists()
