@@ -259,3 +259,36 @@ def test_golden_first_month_is_the_first_delivery_of_any_record(loads):
         earliest = con.execute("SELECT min(first_month) FROM golden_identity").fetchone()[0]
     assert children > 0 and wrong == 0
     assert earliest == M1
+
+
+def test_three_monthly_loads_equal_one_load_of_all_three_months(tmp_path):
+    """Months loaded one by one (incremental linkage, golden values reused for unchanged
+    children, content_since from the history) publish the same children and the same golden
+    records as one load of all three months."""
+    months = ("202605", "202606", "202607")
+    gen = tmp_path / "gen"
+    generate(CHILDREN, seed=11, out_dir=gen, months=3)
+    incoming, all_months = tmp_path / "in", tmp_path / "all"
+    for month in months:
+        _copy_month(gen / "incoming", month, all_months)
+    reused = []
+    for month in months:
+        _copy_month(gen / "incoming", month, incoming)
+        summary = run_load(incoming, tmp_path / "monthly", progress=_quiet)
+        reused.append(summary.stages["linkage/golden_child"]["golden_reused"])
+    run_load(all_months, tmp_path / "once", progress=_quiet)
+    a, b = _xref(tmp_path / "monthly"), _xref(tmp_path / "once")
+    assert _partition(a) == _partition(b)
+    assert reused[0] == 0 and reused[1] > 0 and reused[2] > 0
+    with duckdb.connect() as con:
+        for name in ("monthly", "once"):
+            con.execute(f"ATTACH '{tmp_path / name / 'identity.duckdb'}' AS {name} (READ_ONLY)")
+        differs = " OR ".join(f"m.{c} IS DISTINCT FROM o.{c}" for c in GOLDEN_COLUMNS[1:])
+        matched, different = con.execute(f"""
+            WITH pairs AS (SELECT DISTINCT x.child_id AS a, y.child_id AS b
+                           FROM monthly.source_xref x JOIN once.source_xref y
+                           USING (source, record_key))
+            SELECT count(*), count(*) FILTER (WHERE {differs}) FROM pairs
+            JOIN monthly.golden_identity m ON m.child_id = pairs.a
+            JOIN once.golden_identity o ON o.child_id = pairs.b""").fetchone()
+    assert matched == len(_partition(a)) and different == 0
