@@ -195,8 +195,7 @@ def build_golden(
         ``provenance`` (columns ``PROVENANCE_COLUMNS``; computed rows grouped by field, then
         the reused ones), and ``digests`` for the next build.
     """
-    names = persons.column_names if isinstance(persons, pa.Table) else list(persons.columns)
-    missing = [c for c in _NEEDED if c not in names]
+    missing = [c for c in _NEEDED if c not in _column_names(persons)]
     if missing:
         raise ValueError(f"persons lacks columns {missing}")
     trust = {**TRUST_ORDER, **(trust_order or {})}
@@ -205,8 +204,7 @@ def build_golden(
     try:
         con.register("_g_arrow", table)
         keys = ["source", "record_key", "child_id"]
-        given = assignments.column_names if isinstance(assignments, pa.Table) else assignments
-        keys += ["first_month"] if "first_month" in given else []
+        keys += ["first_month"] if "first_month" in _column_names(assignments) else []
         con.register(
             "_g_assign",
             assignments.select(keys) if isinstance(assignments, pa.Table) else assignments[keys],
@@ -327,7 +325,7 @@ def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
         if c == "birth_date":  # one type whatever the input's: digests hash the values
             if pa.types.is_date(col.type) or pa.types.is_timestamp(col.type):
                 col = col.cast(pa.timestamp("ms"))
-            elif not pa.types.is_timestamp(col.type):
+            else:
                 col = pa.array(pd.to_datetime(col.to_pandas()).astype("datetime64[ms]"))
         elif c == "is_placeholder_name":
             col = pc.fill_null(col.cast(pa.bool_()), False)
@@ -336,16 +334,20 @@ def _arrow(persons: pd.DataFrame | pa.Table) -> pa.Table:
         elif not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             col = col.cast(pa.string())
         cols[c] = col
-    names = persons.column_names if isinstance(persons, pa.Table) else persons.columns
-    if CONTENT_SINCE in names:
+    given = _column_names(persons)
+    if CONTENT_SINCE in given:
         since = persons[CONTENT_SINCE]
         since = since.combine_chunks() if isinstance(since, pa.ChunkedArray) else since
         cols[CONTENT_SINCE] = pa.array(since, from_pandas=True).cast(pa.string())
     cols["rid"] = pa.array(np.arange(len(cols["source"]), dtype=np.int64))
     table = pa.table(cols)
-    if CONTENT_SINCE not in names:
+    if CONTENT_SINCE not in given:
         table = _with_content_since(table)
     return table
+
+
+def _column_names(frame: pd.DataFrame | pa.Table) -> list[str]:
+    return frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
 
 
 def content_hash_sql(columns) -> str:

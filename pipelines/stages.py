@@ -631,27 +631,29 @@ def golden(work: WorkArea, run_id: str) -> Report:
         golden_changes,
     )
 
+    def present(path: Path, columns: list[str]):  # those of ``columns`` the file has, as Arrow
+        return pq.read_table(path, columns=[c for c in columns if c in pq.read_schema(path).names])
+
     # Read as Arrow, only the columns golden records use (pandas cost ~4 s at 1M children).
     linked = work.linkage / LINKED_PERSONS_FILE
-    if linked.exists():
-        wanted = [*NEEDED_COLUMNS, CONTENT_SINCE]
-        persons = pq.read_table(
-            linked, columns=[c for c in wanted if c in pq.read_schema(linked).names]
-        )
-    else:
-        persons = linkage_persons(work)
-    path = work.linkage / "assignments.parquet"
+    persons = (
+        present(linked, [*NEEDED_COLUMNS, CONTENT_SINCE])
+        if linked.exists()
+        else linkage_persons(work)
+    )
     keys = ["source", "record_key", "child_id", "first_month"]  # first_month: records' history
-    assignments = pq.read_table(path, columns=[k for k in keys if k in pq.read_schema(path).names])
+    assignments = present(work.linkage / "assignments.parquet", keys)
     # The last build's results: children whose records are all as they were keep their values.
     files = [work.golden / f for f in (GOLDEN_FILE, PROVENANCE_FILE, DIGESTS_FILE)]
-    previous = GoldenResult(*map(read_arrow, files)) if all(f.exists() for f in files) else None
+    before = read_arrow(files[0]) if files[0].exists() else None
+    previous = (
+        GoldenResult(before, read_arrow(files[1]), read_arrow(files[2]))
+        if before is not None and files[1].exists() and files[2].exists()
+        else None
+    )
     result = build_golden(persons, assignments, run_id, previous=previous)
     # What a data officer checks after a monthly load: how many golden records it changed
     # (against the previous load's; a re-delivery alone changes none).
-    before = previous.golden_table if previous is not None else None
-    if before is None and files[0].exists():
-        before = read_arrow(files[0])
     changes = golden_changes(before, result.golden_table)
     # Digests last: a build interrupted before them is not reused (its files may be mixed).
     files[2].unlink(missing_ok=True)
